@@ -1,0 +1,45 @@
+# FastAudio: two commands.
+#   make run   set up .venv and start everything (Redis if needed, a worker, the web app)
+#   make test  set up .venv (with test tools) and run the tests
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
+
+.PHONY: run test venv dev bench clean browser
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV): $(RUNTIME) requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(RUNTIME)
+dev: $(DEV)
+
+run: $(RUNTIME)
+	$(BIN)/python -m cli run
+
+# Browser tests drive Debian's Chromium; install it when missing and we may (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "note: no chromium; browser tests will be skipped"; }
+
+test: $(DEV) browser
+	$(BIN)/python -m pytest
+
+bench: $(DEV)
+	$(BIN)/python -m bench.accuracy
+	$(BIN)/python -m bench.speed
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,28 @@
+"""FastAudio's Streamlit entry point: page config, navigation and the shared sidebar."""
+
+import streamlit as st
+
+from services.context import get_context
+from ui.format import status_label
+
+st.set_page_config(page_title="FastAudio", page_icon="🎙️", layout="wide")
+
+PAGES = [
+    st.Page("pages/analyze.py", title="Analyze", icon=":material/upload_file:", url_path="analyze", default=True),
+    st.Page("pages/task.py", title="Task", icon=":material/graphic_eq:", url_path="task"),
+    st.Page("pages/history.py", title="History", icon=":material/history:", url_path="history"),
+    st.Page("pages/system.py", title="System", icon=":material/monitor_heart:", url_path="system"),
+]
+navigation = st.navigation(PAGES)
+
+with st.sidebar:
+    st.markdown("### 🎙️ FastAudio")
+    st.caption("Who said what, and when.")
+    repo = get_context().repo
+    busy = {s: repo.count(s) for s in ("queued", "processing")}
+    if any(busy.values()):
+        st.caption(" · ".join(f"{status_label(s)}: {n}" for s, n in busy.items() if n))
+    else:
+        st.caption("Queue is empty.")
+
+navigation.run()

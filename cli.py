@@ -1,0 +1,136 @@
+"""FastAudio on the command line.
+
+    python -m cli analyze FILE [--format json|rttm|srt|vtt|txt|csv] [--num-speakers N]   in-process
+    python -m cli submit FILE [--wait] [--format ...]                                      via the queue
+    python -m cli status TASK_ID
+    python -m cli run                                                                      make run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from services.config import get_settings
+from services.errors import FastAudioError
+from services.exports import FORMATS, render
+from services.pipeline import AnalysisOptions
+from services.schema import AnalysisResult
+
+
+def _options(args: argparse.Namespace) -> AnalysisOptions:
+    return AnalysisOptions(num_speakers=args.num_speakers, min_speakers=args.min_speakers, max_speakers=args.max_speakers)
+
+
+def _progress_line(stage: str, percent: int) -> None:
+    print(f"\r{stage:<12} {percent:3d}%", end="", file=sys.stderr, flush=True)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from services.pipeline import analyze_file
+    from services.transcribe import make_transcriber
+
+    result = analyze_file(
+        args.file,
+        make_transcriber(get_settings()),
+        _options(args),
+        on_progress=lambda stage, fraction: _progress_line(stage, int(fraction * 100)),
+    )
+    print(file=sys.stderr)
+    print(render(result, args.format, file_id=Path(args.file).stem))
+    return 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from services.context import get_context
+    from services.submissions import submit
+    from worker.celery_app import enqueue
+
+    ctx = get_context()
+    path = Path(args.file)
+    with open(path, "rb") as data:
+        submission = submit(
+            filename=path.name, data=data, options=_options(args), repo=ctx.repo, storage=ctx.storage,
+            settings=ctx.settings, enqueue=enqueue,
+        )  # fmt: skip
+    task = submission.task
+    print(f"task {task.id}: {task.status}. {submission.message}", file=sys.stderr)
+    if not args.wait or task.is_final:
+        return _print_final(task, args.format, path.stem) if task.is_final else 0
+    while not task.is_final:
+        time.sleep(0.5)
+        task = ctx.repo.require(task.id)
+        _progress_line(task.stage, task.progress)
+    print(file=sys.stderr)
+    return _print_final(task, args.format, path.stem)
+
+
+def _print_final(task, fmt: str, stem: str) -> int:  # type: ignore[no-untyped-def]
+    if task.status != "completed":
+        print(f"task {task.id} {task.status}: {task.error}", file=sys.stderr)
+        return 1
+    print(render(AnalysisResult.from_dict(task.result), fmt, file_id=stem))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from services.context import get_context
+
+    task = get_context().repo.require(args.task_id)
+    print(json.dumps({
+        "task_id": task.id, "filename": task.recording.filename, "status": task.status,
+        "progress": task.progress, "stage": task.stage, "error": task.error,
+        "created_at": task.created_at.isoformat(),
+        "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+    }, indent=2))  # fmt: skip
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from services.supervisor import run
+
+    return run(get_settings(), port=args.port, address=args.address)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m cli", description="FastAudio: who said what, and when.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def speaker_flags(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("file", help="an audio or video file")
+        sp.add_argument("--format", choices=list(FORMATS), default="txt")
+        sp.add_argument("--num-speakers", type=int)
+        sp.add_argument("--min-speakers", type=int)
+        sp.add_argument("--max-speakers", type=int)
+
+    a = sub.add_parser("analyze", help="analyse a file in this process and print the result")
+    speaker_flags(a)
+    a.set_defaults(func=cmd_analyze)
+    s = sub.add_parser("submit", help="send a file through the queue (a worker must be running)")
+    speaker_flags(s)
+    s.add_argument("--wait", action="store_true", help="wait for the result and print it")
+    s.set_defaults(func=cmd_submit)
+    st = sub.add_parser("status", help="print a task's status as JSON")
+    st.add_argument("task_id")
+    st.set_defaults(func=cmd_status)
+    r = sub.add_parser("run", help="start Redis (if needed), a worker and the web app")
+    r.add_argument("--port", type=int, default=8501)
+    r.add_argument("--address", default="localhost")
+    r.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FastAudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

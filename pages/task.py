@@ -1,0 +1,42 @@
+"""Task: live progress while a recording is analysed, then its transcript, timeline and exports.
+
+The open task lives in the URL (``?task=<id>``) so a reload or a shared link shows the same task.
+"""
+
+import streamlit as st
+
+from services.context import get_context
+from ui.results import render_failure, render_header, render_progress, render_result
+
+ctx = get_context()
+task_id = st.query_params.get("task")
+task = ctx.repo.get(task_id) if task_id else None
+
+if task is None:
+    st.title("Task")
+    if task_id:
+        st.warning(f"There is no task `{task_id}`. It may have been deleted.")
+    else:
+        st.info("Open a task from History, or analyze a new recording.")
+    st.page_link("pages/history.py", label="Go to History", icon=":material/history:")
+    st.stop()
+
+render_header(task)
+notice = st.session_state.pop(f"task_notice_{task.id}", "")
+if notice and not task.is_final and "unreachable" in notice:
+    st.warning(notice, icon="📭")
+
+if not task.is_final:
+
+    @st.fragment(run_every=ctx.settings.poll_interval_seconds)
+    def _live() -> None:
+        current = ctx.repo.get(task.id)
+        if current is None or current.is_final:
+            st.rerun()  # the whole page re-renders with the result
+        render_progress(current)
+
+    _live()
+elif task.status == "failed":
+    render_failure(task)
+else:
+    render_result(task, ctx.storage)

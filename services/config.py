@@ -1,0 +1,76 @@
+"""The one place configuration is read: environment variables and an optional ``.env`` file.
+
+Nothing else in FastAudio reads ``os.environ``. Every process (pages, workers, CLI, tests) calls
+``get_settings()``; tests that change the environment call ``get_settings.cache_clear()``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class Settings(BaseSettings):
+    """FastAudio's configuration. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # where things live
+    data_dir: Path = Field(default=Path("./data"), description="uploads, the SQLite file, embedded Redis")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default: SQLite under DATA_DIR")
+
+    # queue
+    redis_url: str = DEFAULT_REDIS_URL
+    embedded_redis: bool = Field(default=True, description="start a Redis when REDIS_URL does not answer")
+    celery_broker_url: str = ""
+    celery_result_backend: str = ""
+    celery_queue: str = "fastaudio"
+    task_result_expires: int = 3600
+    worker_concurrency: int = 1
+
+    # models
+    whisper_model_size: str = "tiny.en"
+    whisper_model_path: Path | None = None
+    whisper_beam_size: int = 5
+    enable_gpu: bool = False
+    cpu_threads: int = Field(default=0, description="threads per worker process; 0 = all cores")
+
+    # limits and pages
+    max_upload_mb: int = 500
+    max_duration_minutes: int = 240
+    poll_interval_seconds: float = 1.0
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        # Workers and pages may run from different working directories.
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _derive_urls(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'fastaudio.db'}"
+        if not self.celery_broker_url:
+            self.celery_broker_url = self.redis_url
+        if not self.celery_result_backend:
+            self.celery_result_backend = self.redis_url
+        return self
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,35 @@
+"""The objects every edge (page, task, CLI) needs, built once per process from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from services.config import Settings, get_settings
+from services.db import get_engine, migrate
+from services.storage import LocalStorage
+from services.tasks_repo import TaskRepo
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: Settings
+    repo: TaskRepo
+    storage: LocalStorage
+
+
+def build_context(settings: Settings, *, run_migrations: bool = True) -> AppContext:
+    """Connect to the database (migrating it to the newest schema) and open the storage."""
+    if run_migrations:
+        migrate(settings.database_url)
+    return AppContext(
+        settings=settings,
+        repo=TaskRepo(get_engine(settings.database_url)),
+        storage=LocalStorage(settings.uploads_dir),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_context() -> AppContext:
+    """The process-wide context (tests call ``get_context.cache_clear()`` with ``get_settings``'s)."""
+    return build_context(get_settings())

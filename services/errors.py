@@ -1,0 +1,49 @@
+"""FastAudio's own exceptions. Each message is written for the person who caused it.
+
+They are raised deep inside services and caught at the edges (task, page, CLI), where the message
+becomes a failed task's error or a line on the screen. ``retryable`` tells the worker whether
+trying again could help; bad input never helps.
+"""
+
+from __future__ import annotations
+
+
+class FastAudioError(Exception):
+    """Base class: something went wrong that we can explain to a person."""
+
+    retryable = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UnsupportedAudio(FastAudioError):
+    """The file cannot be read as audio (not audio, corrupt, no audio stream)."""
+
+
+class EmptyAudio(UnsupportedAudio):
+    """The file is empty or holds no samples."""
+
+
+class UploadTooLarge(FastAudioError):
+    """The upload is bigger than MAX_UPLOAD_MB."""
+
+
+class RecordingTooLong(FastAudioError):
+    """The recording is longer than MAX_DURATION_MINUTES."""
+
+
+class InvalidOptions(FastAudioError):
+    """Analysis options that contradict each other (e.g. min speakers above max)."""
+
+
+class ModelNotAvailable(FastAudioError):
+    """A configured model is not on this machine (we never download at run time)."""
+
+
+class TaskNotFound(FastAudioError):
+    """No task with that id."""

@@ -1,0 +1,35 @@
+"""Alembic environment: runs migrations against the URL that ``services.db.migrate`` passes in."""
+
+from alembic import context
+
+from services.config import get_settings
+from services.db import create_db_engine
+from services.models import Base
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = create_db_engine(url)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER most things
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

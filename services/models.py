@@ -1,0 +1,72 @@
+"""The tables: ``recordings`` (an uploaded file) and ``processing_tasks`` (one analysis of it).
+
+The task table is the source of truth for every job: pages poll it, workers write progress and
+results into it. Schema changes go through an Alembic migration in ``services/migrations``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+QUEUED = "queued"
+PROCESSING = "processing"
+COMPLETED = "completed"
+FAILED = "failed"
+STATUSES = (QUEUED, PROCESSING, COMPLETED, FAILED)
+FINAL_STATUSES = (COMPLETED, FAILED)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Recording(Base):
+    """An uploaded or recorded file, stored under the storage root."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_path: Mapped[str | None] = mapped_column(String(1024))
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    duration: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    tasks: Mapped[list[ProcessingTask]] = relationship(back_populates="recording")
+
+
+class ProcessingTask(Base):
+    """One analysis of a recording and everything the worker reports about it."""
+
+    __tablename__ = "processing_tasks"
+    __table_args__ = (
+        Index("ix_processing_tasks_status", "status"),
+        Index("ix_processing_tasks_created_at", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32), default="analyze")
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str] = mapped_column(String(64), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    num_speakers: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    recording: Mapped[Recording] = relationship(back_populates="tasks")

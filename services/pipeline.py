@@ -1,0 +1,144 @@
+"""The analysis: decode -> transcribe -> diarize -> assign speakers -> ``AnalysisResult``.
+
+``analyze`` reports progress as ``on_progress(stage, fraction)`` where ``fraction`` is the share of
+the whole analysis done (0..1); it never knows who listens (a task row, a CLI progress line, a test).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from services.assign import assign_speakers
+from services.audio import decode
+from services.diarize import SpeakerOptions, diarize
+from services.errors import InvalidOptions
+from services.schema import SAMPLE_RATE, AnalysisResult, Speaker, SpeakerTurn, Transcript
+from services.transcribe import Transcriber
+
+ProgressCallback = Callable[[str, float], None]
+
+# The share of the whole run each stage takes, measured on CPU with tiny.en (see docs/BENCHMARKS.md).
+STAGE_SHARES = {"decode": 0.03, "transcribe": 0.62, "diarize": 0.32, "merge": 0.03}
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What a user can choose for one analysis."""
+
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            self.speaker_options()
+        except ValueError as exc:
+            raise InvalidOptions(str(exc)) from exc
+
+    def speaker_options(self) -> SpeakerOptions:
+        return SpeakerOptions(self.num_speakers, self.min_speakers, self.max_speakers)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> AnalysisOptions:
+        data = data or {}
+        return cls(**{k: (int(v) if v is not None else None) for k, v in data.items() if k in _OPTION_FIELDS})
+
+
+_OPTION_FIELDS = ("num_speakers", "min_speakers", "max_speakers")
+
+
+class _Stages:
+    """Turns a stage's own 0..1 progress into the share of the whole run and passes it on."""
+
+    def __init__(self, on_progress: ProgressCallback | None) -> None:
+        self.on_progress = on_progress
+        self.timings: dict[str, float] = {}
+
+    def reporter(self, stage: str) -> Callable[[float], None]:
+        names = list(STAGE_SHARES)
+        before = sum(STAGE_SHARES[n] for n in names[: names.index(stage)])
+
+        def report(fraction: float) -> None:
+            if self.on_progress:
+                self.on_progress(stage, before + STAGE_SHARES[stage] * max(0.0, min(1.0, fraction)))
+
+        return report
+
+    def run(self, stage: str, work: Callable[[Callable[[float], None]], Any]) -> Any:
+        report = self.reporter(stage)
+        report(0.0)
+        started = time.perf_counter()
+        value = work(report)
+        self.timings[stage] = time.perf_counter() - started
+        report(1.0)
+        return value
+
+
+def analyze_file(
+    path: str | os.PathLike[str],
+    transcriber: Transcriber,
+    options: AnalysisOptions = AnalysisOptions(),
+    on_progress: ProgressCallback | None = None,
+) -> AnalysisResult:
+    """Decode a file and analyse it."""
+    stages = _Stages(on_progress)
+    audio = stages.run("decode", lambda _report: decode(path))
+    return analyze(audio, transcriber, options, on_progress, _stages=stages)
+
+
+def analyze(
+    audio: np.ndarray,
+    transcriber: Transcriber,
+    options: AnalysisOptions = AnalysisOptions(),
+    on_progress: ProgressCallback | None = None,
+    *,
+    _stages: _Stages | None = None,
+) -> AnalysisResult:
+    """Who said what, when, in 16 kHz mono float32 ``audio``."""
+    stages = _stages or _Stages(on_progress)
+    transcript: Transcript = stages.run("transcribe", lambda report: transcriber.transcribe(audio, report))
+    turns = stages.run(
+        "diarize",
+        lambda report: diarize(audio, options.speaker_options(), words=transcript.words, on_progress=report),
+    )
+    segments = stages.run("merge", lambda _report: assign_speakers(transcript.segments, turns))
+    if segments and not turns:
+        # Whisper heard words the speech detector missed (very short or quiet audio): one speaker.
+        turns = [SpeakerTurn(s.start, s.end, "SPEAKER_00") for s in segments]
+        segments = assign_speakers(segments, turns)
+    return AnalysisResult(
+        duration=len(audio) / SAMPLE_RATE,
+        language=transcript.language,
+        model=transcript.model,
+        engine=transcript.engine,
+        diarization="builtin",
+        speakers=tuple(speakers_of(turns)),
+        segments=tuple(segments),
+        turns=tuple(turns),
+        timings=dict(stages.timings),
+    )
+
+
+def speakers_of(turns: list[SpeakerTurn] | tuple[SpeakerTurn, ...]) -> list[Speaker]:
+    """Speakers in order of first appearance, with their talk time (overlapping turns counted once)."""
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for turn in sorted(turns, key=lambda t: t.start):
+        spans.setdefault(turn.speaker, []).append((turn.start, turn.end))
+    return [Speaker(id=s, name=s, talk_time=_union_length(v)) for s, v in spans.items()]
+
+
+def _union_length(spans: list[tuple[float, float]]) -> float:
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total

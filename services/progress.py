@@ -1,0 +1,48 @@
+"""Turns the pipeline's ``on_progress(stage, fraction)`` calls into throttled task-row updates."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from services.tasks_repo import TaskRepo
+
+MIN_INTERVAL_S = 0.5
+
+
+class ProgressWriter:
+    """Writes stage and percent to a task row at most every ``min_interval`` seconds.
+
+    A new stage is always written at once, so the page never skips a stage; within a stage, a
+    write happens when the interval has passed and the percent moved. Each write is also the
+    task's heartbeat.
+    """
+
+    def __init__(
+        self,
+        repo: TaskRepo,
+        task_id: str,
+        *,
+        min_interval: float = MIN_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.repo = repo
+        self.task_id = task_id
+        self.min_interval = min_interval
+        self.clock = clock
+        self._last: tuple[str, int] | None = None
+        self._last_time = float("-inf")
+        self.writes = 0
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        # 100 % is the completed state; while running the most we show is 99.
+        percent = min(99, int(max(0.0, min(1.0, fraction)) * 100))
+        now = self.clock()
+        if self._last is not None:
+            last_stage, last_percent = self._last
+            if stage == last_stage and (percent == last_percent or now - self._last_time < self.min_interval):
+                return
+        self.repo.report_progress(self.task_id, stage, percent)
+        self.writes += 1
+        self._last = (stage, percent)
+        self._last_time = now

@@ -1,0 +1,194 @@
+"""The data every stage passes on: words, segments, speaker turns and the one result schema.
+
+All of these are frozen dataclasses so a stage can never change what an earlier stage produced;
+pure steps return new objects instead. ``AnalysisResult.to_dict`` gives the JSON that is stored in
+the task table, exported, and returned by the CLI and the API (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable
+
+SAMPLE_RATE = 16_000
+"""Every stage works on 16 kHz mono float32 audio; ``services.audio`` converts to it."""
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word with its time span in seconds."""
+
+    start: float
+    end: float
+    word: str
+    probability: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "word": self.word,
+            "probability": round(self.probability, 4),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Word:
+        return cls(
+            start=float(data["start"]),
+            end=float(data["end"]),
+            word=str(data["word"]),
+            probability=float(data.get("probability", 1.0)),
+        )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of transcript, optionally attributed to a speaker."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    speaker: str | None = None
+
+    def with_speaker(self, speaker: str | None) -> Segment:
+        return replace(self, speaker=speaker)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "speaker": self.speaker,
+            "text": self.text,
+            "words": [w.to_dict() for w in self.words],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Segment:
+        return cls(
+            start=float(data["start"]),
+            end=float(data["end"]),
+            text=str(data.get("text", "")),
+            words=tuple(Word.from_dict(w) for w in data.get("words") or ()),
+            speaker=data.get("speaker"),
+        )
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    """A stretch of time in which one speaker talks (turns of two speakers may overlap)."""
+
+    start: float
+    end: float
+    speaker: str
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "speaker": self.speaker}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SpeakerTurn:
+        return cls(start=float(data["start"]), end=float(data["end"]), speaker=str(data["speaker"]))
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What the speech recogniser heard, before speakers are assigned."""
+
+    language: str
+    segments: tuple[Segment, ...]
+    duration: float
+    model: str = ""
+    engine: str = ""
+
+    @property
+    def words(self) -> tuple[Word, ...]:
+        return tuple(w for s in self.segments for w in s.words)
+
+    @property
+    def text(self) -> str:
+        return join_text(s.text for s in self.segments)
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """One speaker of a result: a stable id, a display name and the seconds they talk."""
+
+    id: str
+    name: str
+    talk_time: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "talk_time": round(self.talk_time, 3)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Speaker:
+        return cls(
+            id=str(data["id"]),
+            name=str(data.get("name") or data["id"]),
+            talk_time=float(data.get("talk_time", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """The one result schema: who said what, when."""
+
+    duration: float
+    language: str
+    model: str
+    speakers: tuple[Speaker, ...]
+    segments: tuple[Segment, ...]
+    turns: tuple[SpeakerTurn, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    engine: str = ""
+    diarization: str = ""
+
+    @property
+    def text(self) -> str:
+        return join_text(s.text for s in self.segments)
+
+    def speaker_name(self, speaker_id: str | None) -> str:
+        """The display name of a speaker id (the id itself when unnamed or unknown)."""
+        if speaker_id is None:
+            return ""
+        for speaker in self.speakers:
+            if speaker.id == speaker_id:
+                return speaker.name
+        return speaker_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "duration": round(self.duration, 3),
+            "language": self.language,
+            "model": self.model,
+            "engine": self.engine,
+            "diarization": self.diarization,
+            "speakers": [s.to_dict() for s in self.speakers],
+            "segments": [s.to_dict() for s in self.segments],
+            "turns": [t.to_dict() for t in self.turns],
+            "text": self.text,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnalysisResult:
+        return cls(
+            duration=float(data.get("duration", 0.0)),
+            language=str(data.get("language", "")),
+            model=str(data.get("model", "")),
+            speakers=tuple(Speaker.from_dict(s) for s in data.get("speakers") or ()),
+            segments=tuple(Segment.from_dict(s) for s in data.get("segments") or ()),
+            turns=tuple(SpeakerTurn.from_dict(t) for t in data.get("turns") or ()),
+            timings={k: float(v) for k, v in (data.get("timings") or {}).items()},
+            engine=str(data.get("engine", "")),
+            diarization=str(data.get("diarization", "")),
+        )
+
+
+def join_text(parts: Iterable[str]) -> str:
+    """Join transcript pieces with single spaces, whatever spacing each piece carries."""
+    return " ".join(p.strip() for p in parts if p and p.strip())

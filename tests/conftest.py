@@ -1,0 +1,87 @@
+"""Fixtures: a private data folder and SQLite file, a real Redis, a real Celery worker.
+
+The whole session shares one configuration, written into the environment in ``pytest_configure``
+(before any test module imports the app), so pages (AppTest), worker subprocesses and the test code
+all see the same database and queue. A unique queue name keeps a developer's running ``make run``
+worker away from the tests' jobs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from services.broker import EmbeddedRedis, ensure_redis
+from services.config import DEFAULT_REDIS_URL, get_settings
+from services.context import AppContext, get_context
+from tests.helpers import shared_data_dir, start_worker, stop_process, child_env
+
+_SESSION: dict[str, object] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="fastaudio-test-"))
+    # The machine's Redis if it answers, else an embedded one: the same path `make run` takes.
+    url, embedded = ensure_redis(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL), data_dir)
+    values = {
+        "DATA_DIR": str(data_dir),
+        "REDIS_URL": url,
+        "CELERY_BROKER_URL": url,
+        "CELERY_RESULT_BACKEND": url,
+        "CELERY_QUEUE": f"fastaudio-test-{uuid.uuid4().hex[:8]}",
+        "DATABASE_URL": f"sqlite:///{data_dir / 'fastaudio.db'}",
+    }
+    _SESSION.update(values=values, saved={k: os.environ.get(k) for k in values}, embedded=embedded, dir=data_dir)
+    os.environ.update(values)
+    get_settings.cache_clear()
+    get_context.cache_clear()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for key, value in dict(_SESSION.get("saved") or {}).items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    embedded = _SESSION.get("embedded")
+    if isinstance(embedded, EmbeddedRedis):
+        embedded.stop()
+    if _SESSION.get("dir"):
+        shutil.rmtree(str(_SESSION["dir"]), ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def environment() -> dict[str, str]:
+    """The session's configuration as environment variables (for subprocesses)."""
+    return dict(_SESSION["values"])  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def data() -> Path:
+    return shared_data_dir()
+
+
+@pytest.fixture(scope="session")
+def ctx(environment: dict[str, str]) -> AppContext:
+    return get_context()
+
+
+@pytest.fixture(scope="session")
+def transcriber():  # type: ignore[no-untyped-def]
+    from services.transcribe import FasterWhisperEngine
+
+    return FasterWhisperEngine()
+
+
+@pytest.fixture(scope="session")
+def worker(environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One real Celery worker process for the session, on the session's queue."""
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    proc = start_worker(child_env(**environment), log)
+    yield proc
+    stop_process(proc)

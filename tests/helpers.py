@@ -1,0 +1,79 @@
+"""Shared test plumbing: where the reference audio is, and starting real worker processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    """``../shared/data`` beside the checkout (DESIGN.md); CI clones elsewhere keep /work/shared."""
+    for candidate in (ROOT.parent / "shared" / "data", Path("/work/shared/data")):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("../shared/data (the reference audio) is missing")
+
+
+def shared_models_dir() -> Path:
+    return shared_data_dir().parent / "models"
+
+
+def normalize(text: str) -> str:
+    """Lower case, punctuation removed, single spaces: how WER tools compare transcripts."""
+    import re
+
+    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
+
+
+def start_worker(env: dict[str, str], log_path: Path, *, concurrency: int = 1, timeout: float = 90.0) -> subprocess.Popen[bytes]:
+    """A real Celery worker process (prefork pool) for the settings in ``env``; waits until ready."""
+    hostname = f"test-{uuid.uuid4().hex[:8]}@%h"
+    command = [
+        sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
+        "--loglevel", "INFO", "--queues", env["CELERY_QUEUE"], "--concurrency", str(concurrency),
+        "--pool", "prefork", "--hostname", hostname, "--without-mingle", "--without-gossip",
+    ]  # fmt: skip
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while b" ready." not in log_path.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_process(proc)
+            raise RuntimeError("worker did not start:\n" + log_path.read_text(errors="replace")[-3000:])
+        time.sleep(0.2)
+    return proc
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
+        time.sleep(interval)
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(overrides)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env

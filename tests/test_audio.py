@@ -1,0 +1,88 @@
+"""Decoding every format a user uploads into 16 kHz mono float32, and clear errors for non-audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.audio import decode, probe
+from services.errors import EmptyAudio, UnsupportedAudio
+from tests.media import encode_audio, encode_video_only, resample
+
+
+@pytest.fixture(scope="module")
+def jfk_audio(data: Path) -> np.ndarray:
+    return decode(data / "jfk.flac")
+
+
+def test_flac_24bit_stereo_44k_becomes_16k_mono(data: Path, jfk_audio: np.ndarray) -> None:
+    info = probe(data / "jfk.flac")
+    assert (info.sample_rate, info.channels) == (44100, 2)
+    assert jfk_audio.dtype == np.float32 and jfk_audio.ndim == 1
+    assert len(jfk_audio) == 11 * 16000
+    assert 0.3 < np.abs(jfk_audio).max() <= 1.0
+
+
+def test_float_wav_and_mp3_and_stereo(data: Path) -> None:
+    assert len(decode(data / "dev00.wav")) == pytest.approx(30 * 16000, abs=2)
+    assert len(decode(data / "multilingual.mp3")) / 16000 == pytest.approx(59.9, abs=0.1)
+    assert len(decode(data / "stereo_diarization.wav")) == 5 * 16000
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "rate", "channels", "fmt"),
+    [
+        ("clip.m4a", "aac", 44100, 2, "mp4"),
+        ("clip.ogg", "libopus", 48000, 1, "ogg"),
+        ("clip.opus", "libopus", 48000, 2, "opus"),
+        ("clip.webm", "libopus", 48000, 1, "webm"),
+        ("clip.mp3", "libmp3lame", 22050, 1, "mp3"),
+        ("phone.wav", "pcm_s16le", 8000, 1, "wav"),
+        ("surround.wav", "pcm_s16le", 48000, 6, "wav"),
+        ("float.wav", "pcm_f32le", 16000, 1, "wav"),
+    ],
+)
+def test_encoded_formats_decode_to_the_same_speech(
+    tmp_path: Path, jfk_audio: np.ndarray, name: str, codec: str, rate: int, channels: int, fmt: str
+) -> None:
+    source = resample(jfk_audio[: 3 * 16000], 16000, rate)
+    path = encode_audio(tmp_path / name, source, rate, codec, channels=channels, fmt=fmt)
+    decoded = decode(path)
+    assert abs(len(decoded) / 16000 - 3.0) < 0.1
+    # the same waveform comes back (codec delay aside): strongly correlated with the original
+    n = min(len(decoded), 3 * 16000)
+    best = max(
+        np.corrcoef(decoded[lag : lag + n - 2000], jfk_audio[: n - 2000])[0, 1] for lag in range(0, 1600, 8)
+    )
+    assert best > 0.9
+
+
+def test_text_renamed_wav_is_a_clear_error(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.wav"
+    fake.write_text("Meeting notes: remember to send the report.\n" * 20)
+    with pytest.raises(UnsupportedAudio, match="notes.wav is not an audio file"):
+        decode(fake)
+    with pytest.raises(UnsupportedAudio):
+        probe(fake)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mp3"
+    empty.write_bytes(b"")
+    with pytest.raises(EmptyAudio, match="empty"):
+        probe(empty)
+
+
+def test_video_without_audio_track(tmp_path: Path) -> None:
+    video = encode_video_only(tmp_path / "screen.mp4")
+    with pytest.raises(UnsupportedAudio, match="no audio track"):
+        probe(video)
+
+
+def test_truncated_mp3_keeps_what_was_decodable(tmp_path: Path, data: Path) -> None:
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes((data / "multilingual.mp3").read_bytes()[:100_000])
+    audio = decode(cut)
+    assert 20 < len(audio) / 16000 < 30

@@ -1,0 +1,87 @@
+"""The command line, and `make run`'s supervisor brought up from nothing (embedded Redis included)."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+
+from services.broker import free_port, redis_answers
+from tests.helpers import ROOT, normalize, child_env, wait_for
+
+JFK = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
+
+
+def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_analyze_prints_rttm_with_the_file_stem(data: Path) -> None:
+    done = _cli("analyze", str(data / "jfk.flac"), "--format", "rttm")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines and all(re.fullmatch(r"SPEAKER jfk 1 \d+\.\d{3} \d+\.\d{3} <NA> <NA> SPEAKER_00 <NA> <NA>", x) for x in lines)
+
+
+def test_analyze_of_a_non_audio_file_is_a_clear_error(tmp_path: Path) -> None:
+    fake = tmp_path / "report.wav"
+    fake.write_text("quarterly report")
+    done = _cli("analyze", str(fake))
+    assert done.returncode == 2
+    assert "error: report.wav is not an audio file we can read" in done.stderr
+
+
+def test_make_run_starts_everything_and_stops_on_ctrl_c(data: Path, tmp_path: Path) -> None:
+    """No Redis at REDIS_URL: the supervisor starts one, a worker and Streamlit; submit --wait works."""
+    port = free_port()
+    env = child_env(
+        DATA_DIR=str(tmp_path / "data"),
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        CELERY_QUEUE=f"fastaudio-run-{uuid.uuid4().hex[:8]}",
+    )
+    for key in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "DATABASE_URL"):
+        env.pop(key, None)
+    log = tmp_path / "run.log"
+    with open(log, "w") as out:
+        stack = subprocess.Popen(
+            [sys.executable, "-m", "cli", "run", "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        banner = wait_for(lambda: re.search(r"embedded Redis at (redis://\S+);", log.read_text()), 60, message="banner")
+        redis_url = banner.group(1)
+        assert redis_answers(redis_url)
+        assert (tmp_path / "data" / "redis").is_dir()  # the embedded Redis keeps its files under DATA_DIR
+
+        def healthy() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2) as r:
+                    return r.read() == b"ok"
+            except OSError:
+                return False
+
+        wait_for(healthy, 90, message="Streamlit health")
+        wait_for(lambda: b" ready." in log.read_bytes(), 90, message="worker ready")
+
+        client_env = dict(env, REDIS_URL=redis_url)
+        done = _cli("submit", str(data / "jfk.flac"), "--wait", "--format", "json", env=client_env)
+        assert done.returncode == 0, done.stderr + log.read_text()[-3000:]
+        assert normalize(json.loads(done.stdout)["text"]) == JFK
+        assert "transcribe" in done.stderr  # progress was shown while it ran
+        children = psutil.Process(stack.pid).children(recursive=True)
+        assert len(children) >= 3  # redis-server, celery worker (+ its pool), streamlit
+    finally:
+        stack.send_signal(signal.SIGINT)
+        code = stack.wait(60)
+    assert code == 0, log.read_text()[-3000:]
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert not redis_answers(redis_url)

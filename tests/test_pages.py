@@ -1,0 +1,107 @@
+"""Each page through Streamlit's AppTest, against the session's real database and queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services.context import AppContext
+from services.pipeline import analyze_file
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def _app(page: str, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page(page)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at
+
+
+@pytest.fixture(scope="module")
+def completed_task(ctx: AppContext, data: Path, transcriber) -> str:  # type: ignore[no-untyped-def]
+    """A finished analysis of sample.wav, stored the way the worker stores one."""
+    stored = ctx.storage.save("sample.wav", (data / "sample.wav").read_bytes())
+    task = ctx.repo.create(filename="sample.wav", stored_path=stored.key, size_bytes=stored.size_bytes, duration=30.0)
+    ctx.repo.claim(task.id, "test")
+    ctx.repo.complete(task.id, analyze_file(ctx.storage.path(stored.key), transcriber).to_dict())
+    return task.id
+
+
+def test_analyze_upload_creates_a_queued_task_and_opens_it(ctx: AppContext, data: Path) -> None:
+    at = _app("pages/analyze.py")
+    at.run()
+    assert not at.exception
+    assert at.button(key="analyze_submit").disabled
+    before = ctx.repo.count()
+    at.file_uploader(key="analyze_upload").upload("jfk.flac", (data / "jfk.flac").read_bytes(), "audio/flac")
+    at.run()
+    at.radio(key="analyze_speaker_mode").set_value("I know how many").run()
+    at.number_input(key="analyze_num_speakers").set_value(1).run()
+    at.button(key="analyze_submit").click().run()
+    assert not at.exception
+    assert ctx.repo.count() == before + 1
+    task = ctx.repo.list_tasks(limit=1)[0]
+    assert task.recording.filename == "jfk.flac" and task.options == {"num_speakers": 1}
+    assert task.status in ("queued", "processing", "completed")
+    assert at.query_params["task"] == task.id  # the task page is open on the new task
+    assert at.title[0].value == "jfk.flac"
+
+
+def test_task_page_of_a_completed_task_shows_transcript_timeline_and_exports(completed_task: str) -> None:
+    at = _app("pages/task.py", task=completed_task)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "sample.wav"
+    text = " ".join(m.value for m in at.markdown)
+    assert "SPEAKER_00" in text and "SPEAKER_01" in text
+    assert "New Jersey" in text
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2 and "Who spoke when" in charts[0].proto.spec
+    assert {m.label for m in at.metric} >= {"Duration", "Speakers", "Words"}
+    assert [m.value for m in at.metric if m.label == "Speakers"] == ["2"]
+    downloads = at.get("download_button")
+    assert {d.proto.label for d in downloads} >= {"JSON", "SRT", "TXT", "RTTM"}
+
+
+def test_task_page_shows_progress_while_queued(ctx: AppContext) -> None:
+    task = ctx.repo.create(filename="waiting.wav", stored_path=None, size_bytes=1, duration=1.0)
+    at = _app("pages/task.py", task=task.id)
+    at.run()
+    assert not at.exception
+    assert "Waiting in the queue" in at.get("progress")[0].proto.text
+
+
+def test_task_page_shows_the_error_of_a_failed_task(ctx: AppContext) -> None:
+    task = ctx.repo.create(filename="notes.wav", stored_path=None, size_bytes=1, duration=None)
+    ctx.repo.fail(task.id, "notes.wav is not an audio file we can read.")
+    at = _app("pages/task.py", task=task.id)
+    at.run()
+    assert at.error[0].value == "notes.wav is not an audio file we can read."
+
+
+def test_unknown_task_id_says_so(ctx: AppContext) -> None:
+    at = _app("pages/task.py", task="no-such-task")
+    at.run()
+    assert not at.exception and "no task" in at.warning[0].value
+
+
+def test_history_lists_tasks_newest_first(ctx: AppContext, completed_task: str) -> None:
+    at = _app("pages/history.py")
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert completed_task in list(table["Task"])
+    row = table[table["Task"] == completed_task].iloc[0]
+    assert row["Recording"] == "sample.wav" and "completed" in row["Status"] and row["Speakers"] == 2
+
+
+def test_system_page_reports_broker_database_and_workers(ctx: AppContext) -> None:
+    at = _app("pages/system.py")
+    at.run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Broker"] == "up" and metrics["Database"] == "up"

@@ -1,0 +1,59 @@
+"""Small formatting helpers for the pages (no Streamlit imports, so they test on their own)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+STATUS_ICONS = {"queued": "⏳", "processing": "⚙️", "completed": "✅", "failed": "❌"}
+STAGE_LABELS = {
+    "queued": "Waiting in the queue",
+    "starting": "Starting",
+    "decode": "Reading the audio",
+    "transcribe": "Transcribing speech",
+    "diarize": "Telling speakers apart",
+    "merge": "Putting it together",
+    "done": "Done",
+    "failed": "Failed",
+}
+
+
+def status_label(status: str) -> str:
+    return f"{STATUS_ICONS.get(status, '')} {status}".strip()
+
+
+def stage_label(stage: str) -> str:
+    return STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
+
+
+def duration_label(seconds: float | None) -> str:
+    """``1 h 02 min``, ``3 min 05 s`` or ``12.5 s``; an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def ago(when: datetime | None, now: datetime | None = None) -> str:
+    """``just now``, ``5 min ago``, ``3 h ago``, else the date."""
+    if when is None:
+        return "—"
+    now = now or datetime.now(timezone.utc)
+    seconds = (now - when).total_seconds()
+    if seconds < 45:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60) or 1} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return when.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def size_label(size_bytes: int) -> str:
+    if size_bytes < 1024 * 1024:
+        return f"{size_bytes / 1024:.0f} KB"
+    return f"{size_bytes / 1024 / 1024:.1f} MB"

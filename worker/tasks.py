@@ -1,0 +1,26 @@
+"""Celery task bodies: thin wrappers over ``services.jobs``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from services.context import get_context
+from services.jobs import run_analysis
+from services.transcribe import Transcriber, make_transcriber
+from worker.celery_app import ANALYZE_TASK, app
+
+
+@lru_cache(maxsize=1)
+def _transcriber() -> Transcriber:
+    # One model per worker process, loaded by the first task and reused by every later one.
+    return make_transcriber(get_context().settings)
+
+
+@app.task(name=ANALYZE_TASK, bind=True)
+def process_audio_file(self, task_id: str) -> str:  # type: ignore[no-untyped-def]
+    """Analyse the recording of task row ``task_id``; the outcome is written to that row."""
+    ctx = get_context()
+    task = run_analysis(
+        task_id, repo=ctx.repo, storage=ctx.storage, transcriber=_transcriber, worker_name=self.request.hostname or "worker"
+    )
+    return task.status if task else "skipped"
