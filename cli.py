@@ -31,13 +31,15 @@ def _progress_line(stage: str, percent: int) -> None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from services.pipeline import analyze_file
-    from services.transcribe import make_transcriber
+    from services.engines import make_diarizer, make_transcriber
 
+    settings = get_settings()
     result = analyze_file(
         args.file,
-        make_transcriber(get_settings()),
+        make_transcriber(settings),
         _options(args),
         on_progress=lambda stage, fraction: _progress_line(stage, int(fraction * 100)),
+        diarizer=make_diarizer(settings),
     )
     print(file=sys.stderr)
     print(render(result, args.format, file_id=Path(args.file).stem))

@@ -10,7 +10,7 @@ import logging
 from typing import Callable
 
 from services.errors import FastAudioError, UnsupportedAudio
-from services.pipeline import AnalysisOptions, analyze_file
+from services.pipeline import AnalysisOptions, BuiltinDiarizer, Diarizer, analyze_file
 from services.progress import ProgressWriter
 from services.storage import LocalStorage
 from services.tasks_repo import TaskRepo, TaskView
@@ -26,11 +26,12 @@ def run_analysis(
     storage: LocalStorage,
     transcriber: Callable[[], Transcriber],
     worker_name: str,
+    diarizer: Callable[[], Diarizer] = BuiltinDiarizer,
 ) -> TaskView | None:
     """Run one queued task to a final state. Returns None when the task is not ours to run.
 
-    ``transcriber`` is a factory so that a model that cannot be loaded fails this task (with the
-    reason) instead of the worker.
+    ``transcriber`` and ``diarizer`` are factories so that a model that cannot be loaded fails
+    this task (with the reason) instead of the worker.
     """
     task = repo.claim(task_id, worker_name)
     if task is None:
@@ -44,6 +45,7 @@ def run_analysis(
             transcriber(),
             AnalysisOptions.from_dict(task.options),
             ProgressWriter(repo, task_id),
+            diarizer=diarizer(),
         )
     except FastAudioError as exc:
         log.info("task %s failed: %s", task_id, exc)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from services.assign import assign_speakers
 from services.audio import decode
 from services.diarize import SpeakerOptions, diarize
 from services.errors import InvalidOptions
-from services.schema import SAMPLE_RATE, AnalysisResult, Speaker, SpeakerTurn, Transcript
+from services.schema import SAMPLE_RATE, AnalysisResult, Speaker, SpeakerTurn, Transcript, Word
 from services.transcribe import Transcriber
 
 ProgressCallback = Callable[[str, float], None]
@@ -55,6 +55,37 @@ class AnalysisOptions:
 _OPTION_FIELDS = ("num_speakers", "min_speakers", "max_speakers")
 
 
+class Diarizer(Protocol):
+    """What the pipeline needs from a speaker diarization backend."""
+
+    name: str
+
+    def diarize(
+        self,
+        audio: np.ndarray,
+        options: SpeakerOptions,
+        *,
+        words: Sequence[Word] = (),
+        on_progress: Callable[[float], None] | None = None,
+    ) -> list[SpeakerTurn]: ...
+
+
+class BuiltinDiarizer:
+    """Speech activity + resemblyzer embeddings + clustering (``services.diarize``); runs offline."""
+
+    name = "builtin"
+
+    def diarize(
+        self,
+        audio: np.ndarray,
+        options: SpeakerOptions,
+        *,
+        words: Sequence[Word] = (),
+        on_progress: Callable[[float], None] | None = None,
+    ) -> list[SpeakerTurn]:
+        return diarize(audio, options, words=words, on_progress=on_progress)
+
+
 class _Stages:
     """Turns a stage's own 0..1 progress into the share of the whole run and passes it on."""
 
@@ -87,11 +118,13 @@ def analyze_file(
     transcriber: Transcriber,
     options: AnalysisOptions = AnalysisOptions(),
     on_progress: ProgressCallback | None = None,
+    *,
+    diarizer: Diarizer | None = None,
 ) -> AnalysisResult:
     """Decode a file and analyse it."""
     stages = _Stages(on_progress)
     audio = stages.run("decode", lambda _report: decode(path))
-    return analyze(audio, transcriber, options, on_progress, _stages=stages)
+    return analyze(audio, transcriber, options, on_progress, diarizer=diarizer, _stages=stages)
 
 
 def analyze(
@@ -100,14 +133,16 @@ def analyze(
     options: AnalysisOptions = AnalysisOptions(),
     on_progress: ProgressCallback | None = None,
     *,
+    diarizer: Diarizer | None = None,
     _stages: _Stages | None = None,
 ) -> AnalysisResult:
     """Who said what, when, in 16 kHz mono float32 ``audio``."""
+    diarizer = diarizer or BuiltinDiarizer()
     stages = _stages or _Stages(on_progress)
     transcript: Transcript = stages.run("transcribe", lambda report: transcriber.transcribe(audio, report))
     turns = stages.run(
         "diarize",
-        lambda report: diarize(audio, options.speaker_options(), words=transcript.words, on_progress=report),
+        lambda report: diarizer.diarize(audio, options.speaker_options(), words=transcript.words, on_progress=report),
     )
     segments = stages.run("merge", lambda _report: assign_speakers(transcript.segments, turns))
     if segments and not turns:
@@ -119,7 +154,7 @@ def analyze(
         language=transcript.language,
         model=transcript.model,
         engine=transcript.engine,
-        diarization="builtin",
+        diarization=diarizer.name,
         speakers=tuple(speakers_of(turns)),
         segments=tuple(segments),
         turns=tuple(turns),

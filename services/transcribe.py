@@ -132,17 +132,3 @@ class FasterWhisperEngine:
             engine=self.name,
         )
 
-
-def make_transcriber(settings) -> Transcriber:  # type: ignore[no-untyped-def]
-    """The engine the settings ask for (``services.config.Settings``)."""
-    device, compute_type = pick_device(settings.enable_gpu)
-    return FasterWhisperEngine(
-        WhisperConfig(
-            model_size=settings.whisper_model_size,
-            model_path=settings.whisper_model_path,
-            device=device,
-            compute_type=compute_type,
-            cpu_threads=settings.cpu_threads,
-            beam_size=settings.whisper_beam_size,
-        )
-    )

@@ -6,7 +6,9 @@ from functools import lru_cache
 
 from services.context import get_context
 from services.jobs import run_analysis
-from services.transcribe import Transcriber, make_transcriber
+from services.engines import make_diarizer, make_transcriber
+from services.pipeline import Diarizer
+from services.transcribe import Transcriber
 from worker.celery_app import ANALYZE_TASK, app
 
 
@@ -16,11 +18,16 @@ def _transcriber() -> Transcriber:
     return make_transcriber(get_context().settings)
 
 
+@lru_cache(maxsize=1)
+def _diarizer() -> Diarizer:
+    return make_diarizer(get_context().settings)
+
+
 @app.task(name=ANALYZE_TASK, bind=True)
 def process_audio_file(self, task_id: str) -> str:  # type: ignore[no-untyped-def]
     """Analyse the recording of task row ``task_id``; the outcome is written to that row."""
     ctx = get_context()
     task = run_analysis(
-        task_id, repo=ctx.repo, storage=ctx.storage, transcriber=_transcriber, worker_name=self.request.hostname or "worker"
+        task_id, repo=ctx.repo, storage=ctx.storage, transcriber=_transcriber, diarizer=_diarizer, worker_name=self.request.hostname or "worker"
     )
     return task.status if task else "skipped"
