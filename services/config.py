@@ -45,6 +45,18 @@ class Settings(BaseSettings):
     max_duration_minutes: int = 240
     poll_interval_seconds: float = 1.0
 
+    # reliability (see docs/RELIABILITY.md)
+    max_attempts: int = Field(default=3, description="runs of one task before it is failed for good")
+    retry_backoff_seconds: float = 5.0
+    heartbeat_interval_seconds: float = 5.0
+    stale_after_seconds: float = Field(default=60.0, description="a processing task without heartbeat this long is abandoned")
+    reaper_interval_seconds: float = 30.0
+    requeue_after_seconds: float = Field(default=120.0, description="re-send a queued task not seen in the broker this long")
+
+    # housekeeping
+    task_retention_days: int = Field(default=0, description="delete finished tasks and files older than this; 0 keeps all")
+    orphan_grace_hours: float = 24.0
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:

@@ -1,15 +1,26 @@
 """What a worker does with one task row: claim it, analyse its recording, store the outcome.
 
-The Celery task bodies call ``run_analysis`` and nothing else, so this logic is tested without
-Celery. Every failure a user can cause ends as a ``failed`` row with a message a person can act on.
+Celery delivers a message at least once, so this module makes a repeated or lost delivery
+harmless: the claim is atomic, an abandoned task (dead worker, stale heartbeat) can be taken over,
+attempts are capped, transient errors are handed back for a retry and bad input fails at once.
+The Celery task bodies call ``run_analysis`` and act on its ``Outcome``; nothing here knows Celery.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable
 
+from sqlalchemy.exc import OperationalError
+
 from services.errors import FastAudioError, UnsupportedAudio
+from services.heartbeat import Heartbeat
+from services.models import PROCESSING, QUEUED, utcnow
 from services.pipeline import AnalysisOptions, BuiltinDiarizer, Diarizer, analyze_file
 from services.progress import ProgressWriter
 from services.storage import LocalStorage
@@ -18,6 +29,69 @@ from services.transcribe import Transcriber
 
 log = logging.getLogger(__name__)
 
+CRASHED = "the worker running it stopped unexpectedly (a crash, or the system ran out of memory)"
+
+
+class Outcome(enum.Enum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    RETRY = "retry"  # handed back to the queue after a transient error
+    SKIPPED = "skipped"  # not ours: another live copy runs it, or it is already final
+
+
+@dataclass(frozen=True)
+class JobPolicy:
+    """The reliability knobs (from Settings) that one run needs."""
+
+    max_attempts: int = 3
+    retry_backoff_s: float = 5.0
+    heartbeat_interval_s: float = 5.0
+    stale_after_s: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings) -> JobPolicy:  # type: ignore[no-untyped-def]
+        return cls(
+            max_attempts=settings.max_attempts,
+            retry_backoff_s=settings.retry_backoff_seconds,
+            heartbeat_interval_s=settings.heartbeat_interval_seconds,
+            stale_after_s=settings.stale_after_seconds,
+        )
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcome: Outcome
+    task: TaskView | None = None
+    retry_in: float = 0.0
+
+
+def worker_identity() -> str:
+    """``host:pid`` of this process: enough to tell whether a claim's holder is still alive."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def dead_local_worker(task: TaskView) -> str | None:
+    """The task's worker id when that worker is a process on this machine that no longer exists."""
+    if task.status != PROCESSING or not task.worker:
+        return None
+    host, _, pid = task.worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return task.worker
+    except PermissionError:
+        return None  # exists, owned by someone else
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Could the same task succeed if tried again later?"""
+    if isinstance(exc, FastAudioError):
+        return exc.retryable
+    return isinstance(exc, (MemoryError, OperationalError, ConnectionError, TimeoutError))
+
 
 def run_analysis(
     task_id: str,
@@ -25,34 +99,72 @@ def run_analysis(
     repo: TaskRepo,
     storage: LocalStorage,
     transcriber: Callable[[], Transcriber],
-    worker_name: str,
     diarizer: Callable[[], Diarizer] = BuiltinDiarizer,
-) -> TaskView | None:
-    """Run one queued task to a final state. Returns None when the task is not ours to run.
+    policy: JobPolicy = JobPolicy(),
+    worker: str | None = None,
+) -> RunResult:
+    """Run one task to a final state, or hand it back for a retry.
 
     ``transcriber`` and ``diarizer`` are factories so that a model that cannot be loaded fails
     this task (with the reason) instead of the worker.
     """
-    task = repo.claim(task_id, worker_name)
+    worker = worker or worker_identity()
+    task = _claim(task_id, repo, policy, worker)
+    if not isinstance(task, TaskView):
+        return task
+    with Heartbeat(repo, task_id, worker, policy.heartbeat_interval_s):
+        try:
+            if not task.recording.stored_path or not storage.exists(task.recording.stored_path):
+                raise UnsupportedAudio(f"The uploaded file {task.recording.filename} is no longer stored on the server.")
+            result = analyze_file(
+                storage.path(task.recording.stored_path),
+                transcriber(),
+                AnalysisOptions.from_dict(task.options),
+                ProgressWriter(repo, task_id),
+                diarizer=diarizer(),
+            )
+        except Exception as exc:
+            return _after_error(task, exc, repo, policy, worker)
+    if not repo.complete(task_id, result.to_dict(), worker=worker):
+        log.warning("task %s finished here but is no longer ours; result dropped", task_id)
+        return RunResult(Outcome.SKIPPED, repo.get(task_id))
+    return RunResult(Outcome.COMPLETED, repo.get(task_id))
+
+
+def _claim(task_id: str, repo: TaskRepo, policy: JobPolicy, worker: str) -> TaskView | RunResult:
+    current = repo.get(task_id)
+    if current is None or current.is_final:
+        return RunResult(Outcome.SKIPPED, current)
+    stale_before = utcnow() - timedelta(seconds=policy.stale_after_s)
+    takeover = dead_local_worker(current)
+    abandoned = current.status == QUEUED or takeover is not None or (
+        current.heartbeat_at is not None and current.heartbeat_at < stale_before
+    )
+    if abandoned and current.attempts >= policy.max_attempts:
+        reason = current.error or CRASHED
+        repo.fail(task_id, f"Gave up after {current.attempts} attempts. The last one failed because {reason}.")
+        return RunResult(Outcome.FAILED, repo.get(task_id))
+    task = repo.claim(task_id, worker, stale_before=stale_before, takeover=takeover)
     if task is None:
-        log.info("task %s is not queued (already taken, finished or deleted); skipping", task_id)
-        return None
-    try:
-        if not task.recording.stored_path or not storage.exists(task.recording.stored_path):
-            raise UnsupportedAudio(f"The uploaded file {task.recording.filename} is no longer stored on the server.")
-        result = analyze_file(
-            storage.path(task.recording.stored_path),
-            transcriber(),
-            AnalysisOptions.from_dict(task.options),
-            ProgressWriter(repo, task_id),
-            diarizer=diarizer(),
-        )
-    except FastAudioError as exc:
-        log.info("task %s failed: %s", task_id, exc)
-        repo.fail(task_id, str(exc))
-    except Exception as exc:  # a bug or a broken model: record it, keep the worker alive
-        log.exception("task %s crashed", task_id)
-        repo.fail(task_id, f"The analysis stopped on an unexpected error ({type(exc).__name__}: {exc}).")
-    else:
-        repo.complete(task_id, result.to_dict())
-    return repo.get(task_id)
+        log.info("task %s is running elsewhere; this copy is skipped", task_id)
+        return RunResult(Outcome.SKIPPED, repo.get(task_id))
+    return task
+
+
+def _after_error(task: TaskView, exc: Exception, repo: TaskRepo, policy: JobPolicy, worker: str) -> RunResult:
+    if isinstance(exc, FastAudioError) and not exc.retryable:
+        log.info("task %s failed: %s", task.id, exc)
+        repo.fail(task.id, str(exc), worker=worker)
+        return RunResult(Outcome.FAILED, repo.get(task.id))
+    if is_transient(exc) and task.attempts < policy.max_attempts:
+        reason = f"{type(exc).__name__}: {exc}"
+        log.warning("task %s hit a transient error (%s); it will be retried", task.id, reason)
+        repo.release(task.id, worker, reason)
+        return RunResult(Outcome.RETRY, repo.get(task.id), retry_in=policy.retry_backoff_s * 2 ** (task.attempts - 1))
+    log.exception("task %s failed", task.id, exc_info=exc)
+    if is_transient(exc):
+        message = f"Gave up after {task.attempts} attempts. The last one failed because {type(exc).__name__}: {exc}."
+    else:  # a bug or a broken model: trying again would fail the same way
+        message = f"The analysis stopped on an unexpected error ({type(exc).__name__}: {exc})."
+    repo.fail(task.id, message, worker=worker)
+    return RunResult(Outcome.FAILED, repo.get(task.id))

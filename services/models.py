@@ -68,5 +68,24 @@ class ProcessingTask(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     recording: Mapped[Recording] = relationship(back_populates="tasks")
+    events: Mapped[list[TaskEvent]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class TaskEvent(Base):
+    """One thing that happened to a task (claimed, released, reaped, completed, failed, ...).
+
+    The log is what the reliability tests count (attempts, duplicate runs) and what an operator
+    reads when a task took more than one attempt.
+    """
+
+    __tablename__ = "task_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    worker: Mapped[str | None] = mapped_column(String(255))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -12,7 +12,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from services.errors import FastAudioError
 
@@ -84,5 +84,16 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         """Remove a stored file and its folder (missing files are fine)."""
-        folder = self.path(key).parent
-        shutil.rmtree(folder, ignore_errors=True)
+        self.delete_folder(key.split("/", 1)[0])
+
+    def folders(self) -> Iterator[tuple[str, float]]:
+        """``(folder name, modification time)`` of every upload folder."""
+        if self.root.is_dir():
+            for folder in self.root.iterdir():
+                if folder.is_dir():
+                    yield folder.name, folder.stat().st_mtime
+
+    def delete_folder(self, name: str) -> None:
+        folder = self.path(f"{name}/-").parent
+        if folder != self.root.resolve():
+            shutil.rmtree(folder, ignore_errors=True)

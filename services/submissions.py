@@ -99,4 +99,5 @@ def submit(
     except Exception:  # broker down or unreachable: the row stays queued and is re-sent later
         log.warning("could not enqueue task %s; it stays queued", task.id, exc_info=True)
         return Submission(task, enqueued=False, message=QUEUE_DOWN_MESSAGE)
-    return Submission(task, enqueued=True, message="Queued for analysis.")
+    repo.mark_enqueued(task.id)
+    return Submission(repo.require(task.id), enqueued=True, message="Queued for analysis.")

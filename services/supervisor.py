@@ -22,16 +22,20 @@ ROOT = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT_S = 15.0
 
 
-def worker_command(settings: Settings, *, concurrency: int | None = None, hostname: str | None = None) -> list[str]:
+def worker_command(settings: Settings, *, beat: bool = True) -> list[str]:
+    """One Celery worker; with ``beat`` it also schedules the reaper and housekeeping.
+
+    A deployment with several workers runs beat once (``celery -A worker.celery_app beat``).
+    """
     command = [
         sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
         "--loglevel", "INFO",
         "--queues", settings.celery_queue,
-        "--concurrency", str(concurrency or settings.worker_concurrency),
+        "--concurrency", str(settings.worker_concurrency),
         "--pool", "prefork",
     ]  # fmt: skip
-    if hostname:
-        command += ["--hostname", hostname]
+    if beat:
+        command += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
     return command
 
 

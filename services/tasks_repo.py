@@ -25,6 +25,7 @@ from services.models import (
     QUEUED,
     ProcessingTask,
     Recording,
+    TaskEvent,
     utcnow,
 )
 
@@ -186,13 +187,24 @@ class TaskRepo:
 
     # --- the worker's writes ---------------------------------------------------------------
 
-    def claim(self, task_id: str, worker: str) -> TaskView | None:
-        """Move a ``queued`` task to ``processing`` for ``worker``; None if another copy has it."""
+    def claim(self, task_id: str, worker: str, *, stale_before: datetime, takeover: str | None = None) -> TaskView | None:
+        """Move the task to ``processing`` for ``worker``; None when another live copy has it.
+
+        A task can be claimed when it is ``queued``, or ``processing`` but abandoned: its heartbeat
+        is older than ``stale_before``, or its worker is ``takeover`` (a process the caller knows
+        is dead). The condition and the write are one UPDATE, so two copies cannot both win.
+        """
         now = utcnow()
+        abandoned = ProcessingTask.heartbeat_at < stale_before
+        if takeover:
+            abandoned = abandoned | (ProcessingTask.worker == takeover)
         with session_scope(self.engine) as session:
             claimed = session.execute(
                 update(ProcessingTask)
-                .where(ProcessingTask.id == task_id, ProcessingTask.status == QUEUED)
+                .where(
+                    ProcessingTask.id == task_id,
+                    (ProcessingTask.status == QUEUED) | ((ProcessingTask.status == PROCESSING) & abandoned),
+                )
                 .values(
                     status=PROCESSING,
                     stage="starting",
@@ -204,7 +216,19 @@ class TaskRepo:
                     heartbeat_at=now,
                 )
             ).rowcount
+            if claimed:
+                session.add(TaskEvent(task_id=task_id, event="claimed", worker=worker, at=now))
         return self.get(task_id) if claimed else None
+
+    def heartbeat(self, task_id: str, worker: str) -> bool:
+        """Refresh the heartbeat of a task this worker runs. False when it is no longer ours."""
+        with session_scope(self.engine) as session:
+            updated = session.execute(
+                update(ProcessingTask)
+                .where(ProcessingTask.id == task_id, ProcessingTask.status == PROCESSING, ProcessingTask.worker == worker)
+                .values(heartbeat_at=utcnow())
+            ).rowcount
+        return bool(updated)
 
     def report_progress(self, task_id: str, stage: str, progress: int) -> bool:
         """Record stage and percent (also the heartbeat). False when the task is no longer running."""
@@ -216,10 +240,45 @@ class TaskRepo:
             ).rowcount
         return bool(updated)
 
-    def complete(self, task_id: str, result: dict[str, Any]) -> bool:
+    def release(self, task_id: str, worker: str, reason: str) -> bool:
+        """Hand a running task back to the queue (a transient error; it will be retried)."""
+        with session_scope(self.engine) as session:
+            updated = session.execute(
+                update(ProcessingTask)
+                .where(ProcessingTask.id == task_id, ProcessingTask.status == PROCESSING, ProcessingTask.worker == worker)
+                .values(status=QUEUED, stage="queued", progress=0, heartbeat_at=None, error=reason)
+            ).rowcount
+            if updated:
+                session.add(TaskEvent(task_id=task_id, event="released", worker=worker, detail=reason, at=utcnow()))
+        return bool(updated)
+
+    def requeue_stale(self, task_id: str, stale_before: datetime) -> bool:
+        """Put a ``processing`` task whose heartbeat went stale back to ``queued`` (the reaper's job)."""
+        with session_scope(self.engine) as session:
+            updated = session.execute(
+                update(ProcessingTask)
+                .where(
+                    ProcessingTask.id == task_id,
+                    ProcessingTask.status == PROCESSING,
+                    ProcessingTask.heartbeat_at < stale_before,
+                )
+                .values(status=QUEUED, stage="queued", progress=0, heartbeat_at=None, enqueued_at=None)
+            ).rowcount
+            if updated:
+                session.add(TaskEvent(task_id=task_id, event="reaped", detail="heartbeat went stale", at=utcnow()))
+        return bool(updated)
+
+    def mark_enqueued(self, task_id: str) -> None:
+        """Remember that a message for this task was just handed to the broker."""
+        with session_scope(self.engine) as session:
+            session.execute(update(ProcessingTask).where(ProcessingTask.id == task_id).values(enqueued_at=utcnow()))
+
+    def complete(self, task_id: str, result: dict[str, Any], worker: str | None = None) -> bool:
         """Store the result and mark the task ``completed``."""
         return self._finish(
             task_id,
+            "completed",
+            worker,
             status=COMPLETED,
             stage="done",
             progress=100,
@@ -228,15 +287,85 @@ class TaskRepo:
             error=None,
         )
 
-    def fail(self, task_id: str, message: str) -> bool:
+    def fail(self, task_id: str, message: str, worker: str | None = None) -> bool:
         """Mark the task ``failed`` with a message for a person."""
-        return self._finish(task_id, status=FAILED, stage="failed", error=message)
+        return self._finish(task_id, "failed", worker, status=FAILED, stage="failed", error=message)
 
-    def _finish(self, task_id: str, **values: Any) -> bool:
+    def _finish(self, task_id: str, event: str, worker: str | None, **values: Any) -> bool:
+        now = utcnow()
+        condition = [ProcessingTask.id == task_id, ProcessingTask.status.not_in(FINAL_STATUSES)]
+        if worker is not None:
+            condition.append(ProcessingTask.worker == worker)  # only the copy that holds the claim
         with session_scope(self.engine) as session:
             updated = session.execute(
-                update(ProcessingTask)
-                .where(ProcessingTask.id == task_id, ProcessingTask.status.not_in(FINAL_STATUSES))
-                .values(completed_at=utcnow(), heartbeat_at=None, **values)
+                update(ProcessingTask).where(*condition).values(completed_at=now, heartbeat_at=None, **values)
             ).rowcount
+            if updated or session.get(ProcessingTask, task_id) is not None:
+                # "-ignored": a late copy tried to finish a task that is final or no longer its own
+                outcome = event if updated else f"{event}-ignored"
+                session.add(TaskEvent(task_id=task_id, event=outcome, worker=worker, at=now))
         return bool(updated)
+
+    # --- what the reaper and housekeeping look at ---------------------------------------------
+
+    def stale_processing(self, stale_before: datetime, limit: int = 500) -> list[TaskView]:
+        query = (
+            select(ProcessingTask)
+            .options(joinedload(ProcessingTask.recording), defer(ProcessingTask.result))
+            .where(ProcessingTask.status == PROCESSING, ProcessingTask.heartbeat_at < stale_before)
+            .limit(limit)
+        )
+        with session_scope(self.engine) as session:
+            return [TaskView.of(row, with_result=False) for row in session.scalars(query)]
+
+    def queued_not_sent_since(self, sent_before: datetime, limit: int = 500) -> list[TaskView]:
+        """Queued tasks never handed to the broker, or handed over before ``sent_before``."""
+        query = (
+            select(ProcessingTask)
+            .options(joinedload(ProcessingTask.recording), defer(ProcessingTask.result))
+            .where(
+                ProcessingTask.status == QUEUED,
+                (ProcessingTask.enqueued_at.is_(None)) | (ProcessingTask.enqueued_at < sent_before),
+            )
+            .order_by(ProcessingTask.created_at)
+            .limit(limit)
+        )
+        with session_scope(self.engine) as session:
+            return [TaskView.of(row, with_result=False) for row in session.scalars(query)]
+
+    def events(self, task_id: str) -> list[tuple[str, str | None, str | None]]:
+        """``(event, worker, detail)`` for a task, oldest first."""
+        query = select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)
+        with session_scope(self.engine) as session:
+            return [(e.event, e.worker, e.detail) for e in session.scalars(query)]
+
+    def delete(self, task_id: str) -> str | None:
+        """Delete a task, and its recording when no other task uses it. Returns the file key to remove."""
+        with session_scope(self.engine) as session:
+            task = session.get(ProcessingTask, task_id)
+            if task is None:
+                raise TaskNotFound(f"There is no task {task_id!r}.")
+            recording = task.recording
+            session.delete(task)
+            session.flush()
+            others = session.scalar(
+                select(func.count()).select_from(ProcessingTask).where(ProcessingTask.recording_id == recording.id)
+            )
+            if others:
+                return None
+            session.delete(recording)
+            return recording.stored_path
+
+    def ids_older_than(self, created_before: datetime, limit: int = 500) -> list[str]:
+        query = (
+            select(ProcessingTask.id)
+            .where(ProcessingTask.created_at < created_before, ProcessingTask.status.in_(FINAL_STATUSES))
+            .limit(limit)
+        )
+        with session_scope(self.engine) as session:
+            return list(session.scalars(query))
+
+    def stored_keys(self) -> set[str]:
+        """Every storage key a recording row points at."""
+        with session_scope(self.engine) as session:
+            return {k for k in session.scalars(select(Recording.stored_path)) if k}

@@ -22,6 +22,8 @@ from services.context import AppContext, get_context
 from tests.helpers import shared_data_dir, start_worker, stop_process, child_env
 
 _SESSION: dict[str, object] = {}
+FIGURES: list[str] = []
+"""Lines the reliability tests measure; printed at the end of the run (docs/RELIABILITY.md)."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -55,6 +57,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(str(_SESSION["dir"]), ignore_errors=True)
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+    if FIGURES:
+        terminalreporter.section("measured figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def figures() -> list[str]:
+    return FIGURES
+
+
 @pytest.fixture(scope="session")
 def environment() -> dict[str, str]:
     """The session's configuration as environment variables (for subprocesses)."""
@@ -85,3 +99,13 @@ def worker(environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory
     proc = start_worker(child_env(**environment), log)
     yield proc
     stop_process(proc)
+
+
+@pytest.fixture()
+def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]):  # type: ignore[no-untyped-def]
+    """A queue of the test's own with short reliability timings; workers are started by the test."""
+    from tests.cluster import FAST, Cluster
+
+    c = Cluster(tmp_path, monkeypatch, environment, **FAST)
+    yield c
+    c.stop()

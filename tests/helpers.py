@@ -31,7 +31,9 @@ def normalize(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
 
 
-def start_worker(env: dict[str, str], log_path: Path, *, concurrency: int = 1, timeout: float = 90.0) -> subprocess.Popen[bytes]:
+def start_worker(
+    env: dict[str, str], log_path: Path, *, concurrency: int = 1, beat: bool = False, timeout: float = 90.0, cwd: Path = ROOT
+) -> subprocess.Popen[bytes]:
     """A real Celery worker process (prefork pool) for the settings in ``env``; waits until ready."""
     hostname = f"test-{uuid.uuid4().hex[:8]}@%h"
     command = [
@@ -39,8 +41,10 @@ def start_worker(env: dict[str, str], log_path: Path, *, concurrency: int = 1, t
         "--loglevel", "INFO", "--queues", env["CELERY_QUEUE"], "--concurrency", str(concurrency),
         "--pool", "prefork", "--hostname", hostname, "--without-mingle", "--without-gossip",
     ]  # fmt: skip
+    if beat:
+        command += ["--beat", "--schedule", str(log_path.with_suffix(".beat"))]
     log = open(log_path, "wb")
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     while b" ready." not in log_path.read_bytes():
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -38,7 +38,7 @@ def _frame(chunk: np.ndarray, sample_format: str, layout: str) -> av.AudioFrame:
     data = {
         "flt": chunk.astype(np.float32),
         "s16": (np.clip(chunk, -1, 1) * 32767).astype(np.int16),
-        "s32": (np.clip(chunk, -1, 1) * 2147483647).astype(np.int32),
+        "s32": (np.clip(chunk.astype(np.float64), -1, 1) * 2147483647).astype(np.int32),
         "dbl": chunk.astype(np.float64),
     }[base]
     if not planar:

@@ -26,7 +26,7 @@ def completed_task(ctx: AppContext, data: Path, transcriber) -> str:  # type: ig
     """A finished analysis of sample.wav, stored the way the worker stores one."""
     stored = ctx.storage.save("sample.wav", (data / "sample.wav").read_bytes())
     task = ctx.repo.create(filename="sample.wav", stored_path=stored.key, size_bytes=stored.size_bytes, duration=30.0)
-    ctx.repo.claim(task.id, "test")
+    ctx.repo.claim(task.id, "test", stale_before=task.created_at)
     ctx.repo.complete(task.id, analyze_file(ctx.storage.path(stored.key), transcriber).to_dict())
     return task.id
 

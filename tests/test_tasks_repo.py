@@ -7,8 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from datetime import timedelta
+
 from services.db import create_db_engine, migrate
+from services.models import utcnow
 from services.tasks_repo import TaskRepo
+
+LONG_AGO = utcnow() - timedelta(days=1)
 
 
 @pytest.fixture()
@@ -34,7 +39,7 @@ def test_life_cycle_queued_processing_completed(repo: TaskRepo) -> None:
     task_id = _new(repo)
     task = repo.require(task_id)
     assert (task.status, task.progress, task.options) == ("queued", 0, {"num_speakers": 2})
-    claimed = repo.claim(task_id, "worker-1")
+    claimed = repo.claim(task_id, "worker-1", stale_before=LONG_AGO)
     assert claimed is not None and claimed.status == "processing" and claimed.attempts == 1
     assert claimed.started_at is not None and claimed.worker == "worker-1"
     assert repo.report_progress(task_id, "transcribe", 40)
@@ -47,14 +52,21 @@ def test_life_cycle_queued_processing_completed(repo: TaskRepo) -> None:
 
 def test_a_second_copy_cannot_claim_a_running_task(repo: TaskRepo) -> None:
     task_id = _new(repo)
-    assert repo.claim(task_id, "a") is not None
-    assert repo.claim(task_id, "b") is None
+    assert repo.claim(task_id, "a", stale_before=LONG_AGO) is not None
+    assert repo.claim(task_id, "b", stale_before=LONG_AGO) is None
     assert repo.require(task_id).worker == "a"
+    # ...unless the holder is known dead, or its heartbeat is older than the cut-off
+    assert repo.claim(task_id, "c", stale_before=LONG_AGO, takeover="a") is not None
+    assert repo.claim(task_id, "d", stale_before=utcnow() + timedelta(seconds=1)) is not None
+    task = repo.require(task_id)
+    assert (task.worker, task.attempts) == ("d", 3)
+    assert [e for e, _, _ in repo.events(task_id)] == ["claimed"] * 3
 
 
 def test_final_states_are_final(repo: TaskRepo) -> None:
     task_id = _new(repo)
-    repo.claim(task_id, "a")
+    repo.claim(task_id, "a", stale_before=LONG_AGO)
+    assert not repo.complete(task_id, {"speakers": []}, worker="someone-else")  # not the claim holder
     assert repo.fail(task_id, "bad file")
     assert not repo.report_progress(task_id, "diarize", 80)  # a late report changes nothing
     assert not repo.complete(task_id, {"speakers": []})

@@ -13,6 +13,8 @@ from services.config import Settings, get_settings
 from services.db import dispose_after_fork, migrate
 
 ANALYZE_TASK = "worker.tasks.process_audio_file"
+REAP_TASK = "worker.tasks.reap_tasks"
+HOUSEKEEPING_TASK = "worker.tasks.housekeeping"
 LONGEST_JOB_S = 4 * 3600  # above the longest allowed recording's analysis time
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
@@ -43,6 +45,10 @@ def make_app(settings: Settings) -> Celery:
         broker_connection_timeout=3,
         worker_send_task_events=True,
         task_send_sent_event=True,
+        beat_schedule={
+            "reap-lost-and-abandoned-tasks": {"task": REAP_TASK, "schedule": settings.reaper_interval_seconds},
+            "housekeeping": {"task": HOUSEKEEPING_TASK, "schedule": 3600.0},
+        },
     )
     return celery
 
@@ -57,6 +63,7 @@ def enqueue(task_id: str, task_name: str = ANALYZE_TASK, *, via: Celery | None =
     celery.send_task(
         task_name,
         args=[task_id],
+        task_id=task_id,  # the row id is the message id: the reaper finds it in the broker by it
         queue=celery.conf.task_default_queue,
         retry=True,
         retry_policy=PUBLISH_RETRY,

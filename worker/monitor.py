@@ -1,12 +1,17 @@
-"""What the System page asks of the queue: is the broker up, how deep is the queue, who is working."""
+"""What the System page and the reaper ask of the queue: broker health, depth, workers, message ids."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import redis
 
 from worker.celery_app import app, settings
+
+# kombu's Redis transport keeps one list per priority step: "<queue>", "<queue>\x06\x163", ...
+PRIORITY_SEP = "\x06\x16"
+UNACKED_KEY = "unacked"
 
 
 @dataclass(frozen=True)
@@ -17,14 +22,48 @@ class QueueHealth:
     error: str = ""
 
 
+def _client(timeout: float) -> redis.Redis:
+    return redis.Redis.from_url(settings.celery_broker_url, socket_connect_timeout=timeout, socket_timeout=timeout)
+
+
+def _queue_keys(client: redis.Redis) -> list[str]:
+    queue = settings.celery_queue
+    return [queue] + [k.decode() for k in client.scan_iter(match=f"{queue}{PRIORITY_SEP}*", count=100)]
+
+
 def queue_health(timeout: float = 1.0) -> QueueHealth:
     """Broker reachability, messages waiting in our queue, and the workers that answer a ping."""
     try:
-        client = redis.Redis.from_url(settings.celery_broker_url, socket_connect_timeout=timeout, socket_timeout=timeout)
-        depth = int(client.llen(settings.celery_queue))
+        client = _client(timeout)
+        depth = sum(int(client.llen(key)) for key in _queue_keys(client))
         client.close()
     except (redis.RedisError, OSError) as exc:
         return QueueHealth(broker_ok=False, depth=None, workers=(), error=str(exc))
     replies = app.control.ping(timeout=timeout) or []
     workers = tuple(sorted(name for reply in replies for name in reply))
     return QueueHealth(broker_ok=True, depth=depth, workers=workers)
+
+
+def task_ids_in_broker(timeout: float = 2.0) -> set[str] | None:
+    """Ids of the task rows whose messages wait in our queue or are delivered but unacknowledged.
+
+    ``enqueue`` sends each message with the row's id as its Celery id, so the id is in its headers.
+    None when the broker cannot be read.
+    """
+    try:
+        client = _client(timeout)
+        ids: set[str] = set()
+        for key in _queue_keys(client):
+            for raw in client.lrange(key, 0, -1):
+                ids.add(_message_id(json.loads(raw)))
+        for raw in client.hvals(UNACKED_KEY):
+            ids.add(_message_id(json.loads(raw)[0]))
+        client.close()
+    except (redis.RedisError, OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    ids.discard("")
+    return ids
+
+
+def _message_id(message: dict) -> str:  # type: ignore[type-arg]
+    return str(message.get("headers", {}).get("id", ""))

@@ -1,15 +1,23 @@
-"""Celery task bodies: thin wrappers over ``services.jobs``."""
+"""Celery task bodies: thin wrappers over ``services.jobs``, ``services.reaper`` and housekeeping."""
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 
+from celery.signals import worker_ready
+
 from services.context import get_context
-from services.jobs import run_analysis
 from services.engines import make_diarizer, make_transcriber
+from services.housekeeping import clean_up
+from services.jobs import JobPolicy, Outcome, run_analysis
 from services.pipeline import Diarizer
+from services.reaper import reap
 from services.transcribe import Transcriber
-from worker.celery_app import ANALYZE_TASK, app
+from worker.celery_app import ANALYZE_TASK, HOUSEKEEPING_TASK, REAP_TASK, app, enqueue
+from worker.monitor import task_ids_in_broker
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -27,7 +35,53 @@ def _diarizer() -> Diarizer:
 def process_audio_file(self, task_id: str) -> str:  # type: ignore[no-untyped-def]
     """Analyse the recording of task row ``task_id``; the outcome is written to that row."""
     ctx = get_context()
-    task = run_analysis(
-        task_id, repo=ctx.repo, storage=ctx.storage, transcriber=_transcriber, diarizer=_diarizer, worker_name=self.request.hostname or "worker"
+    run = run_analysis(
+        task_id,
+        repo=ctx.repo,
+        storage=ctx.storage,
+        transcriber=_transcriber,
+        diarizer=_diarizer,
+        policy=JobPolicy.from_settings(ctx.settings),
     )
-    return task.status if task else "skipped"
+    if run.outcome is Outcome.RETRY:
+        # The row is back to `queued`; if this re-send is lost too, the reaper sends it again.
+        raise self.retry(countdown=run.retry_in, max_retries=None)
+    return run.outcome.value
+
+
+@app.task(name=REAP_TASK)
+def reap_tasks() -> dict[str, int]:
+    """Re-send tasks the broker lost; recover tasks whose worker died."""
+    ctx = get_context()
+    s = ctx.settings
+    report = reap(
+        ctx.repo,
+        enqueue=enqueue,
+        in_broker=task_ids_in_broker(),
+        max_attempts=s.max_attempts,
+        stale_after_s=s.stale_after_seconds,
+        requeue_after_s=s.requeue_after_seconds,
+    )
+    return report.__dict__
+
+
+@app.task(name=HOUSEKEEPING_TASK)
+def housekeeping() -> dict[str, int]:
+    """Delete tasks past TASK_RETENTION_DAYS and uploads that no task refers to."""
+    ctx = get_context()
+    report = clean_up(
+        ctx.repo,
+        ctx.storage,
+        retention_days=ctx.settings.task_retention_days,
+        orphan_grace_hours=ctx.settings.orphan_grace_hours,
+    )
+    return report.__dict__
+
+
+@worker_ready.connect
+def _reap_at_start(**_kwargs: object) -> None:
+    # A worker that starts after an outage picks up what was lost without waiting for beat.
+    try:
+        reap_tasks()
+    except Exception:  # never keep a worker from starting
+        log.warning("reaper at start-up failed", exc_info=True)
