@@ -50,5 +50,4 @@ if st.button("Analyze", type="primary", disabled=upload is None, key="analyze_su
             settings=ctx.settings,
             enqueue=enqueue,
         )
-        st.session_state[f"task_notice_{submission.task.id}"] = submission.message
         st.switch_page("pages/task.py", query_params={"task": submission.task.id})

@@ -6,7 +6,9 @@ The open task lives in the URL (``?task=<id>``) so a reload or a shared link sho
 import streamlit as st
 
 from services.context import get_context
+from services.submissions import QUEUE_DOWN_MESSAGE
 from ui.results import render_failure, render_header, render_progress, render_result
+from worker.monitor import broker_reachable
 
 ctx = get_context()
 task_id = st.query_params.get("task")
@@ -22,9 +24,6 @@ if task is None:
     st.stop()
 
 render_header(task)
-notice = st.session_state.pop(f"task_notice_{task.id}", "")
-if notice and not task.is_final and "unreachable" in notice:
-    st.warning(notice, icon="📭")
 
 if not task.is_final:
 
@@ -33,6 +32,8 @@ if not task.is_final:
         current = ctx.repo.get(task.id)
         if current is None or current.is_final:
             st.rerun()  # the whole page re-renders with the result
+        if current.status == "queued" and not broker_reachable():
+            st.warning(QUEUE_DOWN_MESSAGE, icon="📭")
         render_progress(current)
 
     _live()

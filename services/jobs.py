@@ -12,6 +12,7 @@ import enum
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
@@ -125,10 +126,26 @@ def run_analysis(
             )
         except Exception as exc:
             return _after_error(task, exc, repo, policy, worker)
-    if not repo.complete(task_id, result.to_dict(), worker=worker):
+    if not _store(lambda: repo.complete(task_id, result.to_dict(), worker=worker)):
         log.warning("task %s finished here but is no longer ours; result dropped", task_id)
         return RunResult(Outcome.SKIPPED, repo.get(task_id))
     return RunResult(Outcome.COMPLETED, repo.get(task_id))
+
+
+def _store(write: Callable[[], bool], tries: int = 4) -> bool:
+    """A final write, tried again while the database is briefly locked or unreachable.
+
+    Losing a finished analysis to a one-second lock would cost a whole re-run.
+    """
+    for attempt in range(tries):
+        try:
+            return write()
+        except OperationalError:
+            if attempt == tries - 1:
+                raise
+            log.warning("storing a task's outcome failed; trying again", exc_info=True)
+            time.sleep(2**attempt)
+    return False
 
 
 def _claim(task_id: str, repo: TaskRepo, policy: JobPolicy, worker: str) -> TaskView | RunResult:

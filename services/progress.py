@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Callable
 
+from sqlalchemy.exc import OperationalError
+
 from services.tasks_repo import TaskRepo
+
+log = logging.getLogger(__name__)
 
 MIN_INTERVAL_S = 0.5
 
@@ -42,7 +47,12 @@ class ProgressWriter:
             last_stage, last_percent = self._last
             if stage == last_stage and (percent == last_percent or now - self._last_time < self.min_interval):
                 return
-        self.repo.report_progress(self.task_id, stage, percent)
+        try:
+            self.repo.report_progress(self.task_id, stage, percent)
+        except OperationalError:
+            # Progress is for people watching; a briefly locked database must not stop the analysis.
+            log.warning("could not record progress of %s", self.task_id, exc_info=True)
+            return
         self.writes += 1
         self._last = (stage, percent)
         self._last_time = now

@@ -75,6 +75,23 @@ def test_task_page_shows_progress_while_queued(ctx: AppContext) -> None:
     assert "Waiting in the queue" in at.get("progress")[0].proto.text
 
 
+def test_queued_task_page_says_when_the_queue_is_unreachable(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.broker import free_port
+    from services.config import get_settings
+
+    task = ctx.repo.create(filename="waiting.wav", stored_path=None, size_bytes=1, duration=1.0)
+    monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
+    get_settings.cache_clear()
+    try:
+        at = _app("pages/task.py", task=task.id)
+        at.run()
+        assert "queue is unreachable" in at.warning[0].value
+        assert "will start as soon as the queue is back" in at.warning[0].value
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
 def test_task_page_shows_the_error_of_a_failed_task(ctx: AppContext) -> None:
     task = ctx.repo.create(filename="notes.wav", stored_path=None, size_bytes=1, duration=None)
     ctx.repo.fail(task.id, "notes.wav is not an audio file we can read.")

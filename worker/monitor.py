@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import redis
 
-from worker.celery_app import app, settings
+from services.config import get_settings
+from worker.celery_app import app
 
 # kombu's Redis transport keeps one list per priority step: "<queue>", "<queue>\x06\x163", ...
 PRIORITY_SEP = "\x06\x16"
@@ -23,12 +24,24 @@ class QueueHealth:
 
 
 def _client(timeout: float) -> redis.Redis:
-    return redis.Redis.from_url(settings.celery_broker_url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    url = get_settings().celery_broker_url
+    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
 
 
 def _queue_keys(client: redis.Redis) -> list[str]:
-    queue = settings.celery_queue
+    queue = get_settings().celery_queue
     return [queue] + [k.decode() for k in client.scan_iter(match=f"{queue}{PRIORITY_SEP}*", count=100)]
+
+
+def broker_reachable(timeout: float = 0.5) -> bool:
+    try:
+        client = _client(timeout)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, OSError):
+        return False
 
 
 def queue_health(timeout: float = 1.0) -> QueueHealth:
