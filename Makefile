@@ -18,7 +18,7 @@ $(RUNTIME): requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(DEV): $(RUNTIME) requirements-dev.txt
+$(DEV): $(RUNTIME) requirements-dev.txt requirements-openai-whisper.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 

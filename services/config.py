@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -34,9 +35,19 @@ class Settings(BaseSettings):
     worker_concurrency: int = 1
 
     # models
+    whisper_engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
     whisper_model_size: str = "tiny.en"
-    whisper_model_path: Path | None = None
+    whisper_model_path: Path | None = Field(
+        default=None, description="faster-whisper: a CTranslate2 model directory; openai-whisper: a .pt file or its folder"
+    )
     whisper_beam_size: int = 5
+    xdg_cache_home: Path | None = Field(default=None, description="openai-whisper's cache is XDG_CACHE_HOME/whisper")
+    diarization_backend: Literal["builtin", "pyannote"] = "builtin"
+    pyannote_pipeline: str = Field(
+        default="pyannote/speaker-diarization-community-1",
+        description="a local pipeline directory or config.yaml, or a name in the Hugging Face cache",
+    )
+    hf_token: SecretStr | None = Field(default=None, description="Hugging Face token for gated pyannote pipelines")
     enable_gpu: bool = False
     cpu_threads: int = Field(default=0, description="threads per worker process; 0 = all cores")
 
@@ -72,6 +83,11 @@ class Settings(BaseSettings):
         if not self.celery_result_backend:
             self.celery_result_backend = self.redis_url
         return self
+
+    @property
+    def openai_whisper_cache_dir(self) -> Path:
+        """Where openai-whisper keeps checkpoints by name: ``$XDG_CACHE_HOME/whisper`` or ``~/.cache/whisper``."""
+        return (self.xdg_cache_home or Path.home() / ".cache").expanduser() / "whisper"
 
     @property
     def uploads_dir(self) -> Path:

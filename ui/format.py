@@ -17,6 +17,22 @@ STAGE_LABELS = {
 }
 
 
+DIARIZATION_LABELS = {"builtin": "the built-in diarizer", "pyannote": "pyannote.audio"}
+
+
+def engines_label(engine: str, model: str, diarization: str) -> str:
+    """Which engines produced a result: ``Transcribed by faster-whisper (tiny.en) · speakers by pyannote.audio``.
+
+    Results stored before engines were recorded carry empty names; those parts are left out.
+    """
+    parts = []
+    if engine or model:
+        parts.append(f"Transcribed by {engine or 'Whisper'}" + (f" ({model})" if model else ""))
+    if diarization:
+        parts.append(f"speakers by {DIARIZATION_LABELS.get(diarization, diarization)}")
+    return " · ".join(parts)
+
+
 def status_label(status: str) -> str:
     return f"{STATUS_ICONS.get(status, '')} {status}".strip()
 

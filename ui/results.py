@@ -9,7 +9,7 @@ from services.exports import FORMATS, render, short_clock, speaker_turns
 from services.schema import AnalysisResult
 from services.storage import LocalStorage
 from services.tasks_repo import TaskView
-from ui.format import ago, duration_label, size_label, stage_label, status_label
+from ui.format import ago, duration_label, engines_label, size_label, stage_label, status_label
 
 
 def render_header(task: TaskView) -> None:
@@ -45,6 +45,9 @@ def render_result(task: TaskView, storage: LocalStorage) -> None:
     cols[2].metric("Words", words)
     cols[3].metric("Language", result.language or "—")
     cols[4].metric("Analysis time", duration_label(sum(result.timings.values())))
+    used = engines_label(result.engine, result.model, result.diarization)
+    if used:
+        st.caption(used)
 
     if task.recording.stored_path and storage.exists(task.recording.stored_path):
         st.audio(str(storage.path(task.recording.stored_path)))
