@@ -22,7 +22,7 @@ from pydantic import BeforeValidator, Field
 
 from api.deps import app_context
 from api.errors import error_responses, status_for
-from api.schemas import SubmissionOut
+from api.schemas import ErrorOut, SubmissionOut
 from services.context import AppContext
 from services.pipeline import AnalysisOptions
 from services.submissions import ANALYZE, VAD_RECORDING, submit
@@ -42,11 +42,13 @@ def _unset(value: Any) -> Any:
 
 SpeakerCount = Annotated[Annotated[int, Field(ge=1, le=MAX_SPEAKERS)] | None, BeforeValidator(_unset), Form()]
 
+# A failed-at-upload task answers with its SubmissionOut; a request refused before that with an ErrorOut.
 RESPONSES: dict[int | str, dict[str, object]] = {
     202: {"description": "Queued: poll `poll_url` until `status` is `completed` or `failed`"},
-    **error_responses(400, 401, 411, 422, 503),
-    413: {"model": SubmissionOut, "description": "Larger than MAX_UPLOAD_MB (a failed task when the file was received)"},
+    **error_responses(400, 401, 411, 503),
+    413: {"model": SubmissionOut | ErrorOut, "description": "Larger than MAX_UPLOAD_MB (a failed task when the file was received)"},
     415: {"model": SubmissionOut, "description": "Not an audio file we can read: the task was created and failed at once"},
+    422: {"model": SubmissionOut | ErrorOut, "description": "Longer than MAX_DURATION_MINUTES (a failed task), or invalid parameters"},
 }
 
 
