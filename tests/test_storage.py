@@ -108,3 +108,22 @@ def test_submit_through_s3_stores_the_object_and_drops_unusable_ones(ctx, s3: S3
     assert bad.task.status == "failed" and bad.task.error.startswith("minutes.wav is not an audio file")
     assert set(s3.keys()) == before  # the unusable upload was removed from the bucket
     assert not list(Path(tempfile.gettempdir()).glob("fastaudio-*/minutes.wav"))
+
+
+class _Reads(io.BytesIO):
+    """A stream that remembers the largest read asked of it."""
+
+    largest = 0
+
+    def read(self, size: int | None = -1) -> bytes:  # type: ignore[override]
+        self.largest = max(self.largest, len(self.getbuffer()) if size is None or size < 0 else size)
+        return super().read(size)
+
+
+def test_uploads_are_copied_in_chunks_never_read_whole(storage: Storage) -> None:
+    upload = _Reads(b"\0" * (12 * 1024 * 1024))  # 12 MiB; s3fs sends it as a multipart upload
+    stored = storage.save("big.wav", upload)
+    assert stored.size_bytes == 12 * 1024 * 1024
+    assert upload.largest == 1024 * 1024
+    with storage.open_local(stored.key) as local:
+        assert local.stat().st_size == stored.size_bytes
