@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from services.context import get_context
 from services.models import STATUSES
+from services.storage import LocalStorage
 from ui.format import ago, size_label, status_label
 from worker.monitor import queue_health
 
@@ -43,7 +44,10 @@ if oldest:
     st.caption(f"Oldest queued task: `{oldest[0].id}`, uploaded {ago(oldest[0].created_at)}.")
 
 st.subheader("Storage")
-uploads = ctx.storage.root
-used = sum(p.stat().st_size for p in uploads.rglob("*") if p.is_file()) if uploads.exists() else 0
-free = shutil.disk_usage(uploads if uploads.exists() else ctx.settings.data_dir).free
-st.caption(f"Uploads use {size_label(used)} in `{uploads}`; {size_label(free)} free on that disk.")
+if isinstance(ctx.storage, LocalStorage):
+    uploads = ctx.storage.root
+    used = sum(p.stat().st_size for p in uploads.rglob("*") if p.is_file()) if uploads.exists() else 0
+    free = shutil.disk_usage(uploads if uploads.exists() else ctx.settings.data_dir).free
+    st.caption(f"Uploads use {size_label(used)} in `{uploads}`; {size_label(free)} free on that disk.")
+else:
+    st.caption(f"Uploads are stored in `{ctx.storage.location}` (STORAGE_URL), where every worker reads them.")

@@ -23,7 +23,16 @@ class Settings(BaseSettings):
 
     # where things live
     data_dir: Path = Field(default=Path("./data"), description="uploads, the SQLite file, embedded Redis")
-    database_url: str = Field(default="", description="SQLAlchemy URL; default: SQLite under DATA_DIR")
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL (e.g. postgresql+psycopg://...); default: SQLite under DATA_DIR"
+    )
+
+    # where uploads live: DATA_DIR/uploads by default, or any fsspec URL every worker can reach
+    storage_url: str = Field(default="", description="e.g. s3://bucket/prefix; empty: DATA_DIR/uploads")
+    s3_endpoint_url: str = Field(default="", description="S3-compatible server (MinIO, Ceph...); empty: AWS")
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_region: str = ""
 
     # queue
     redis_url: str = DEFAULT_REDIS_URL
@@ -50,6 +59,11 @@ class Settings(BaseSettings):
     hf_token: SecretStr | None = Field(default=None, description="Hugging Face token for gated pyannote pipelines")
     enable_gpu: bool = False
     cpu_threads: int = Field(default=0, description="threads per worker process; 0 = all cores")
+
+    # HTTP API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_token: str = Field(default="", description="when set, every API call needs 'Authorization: Bearer <token>'")
 
     # limits and pages
     max_upload_mb: int = 500

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from services.config import Settings, get_settings
 from services.db import get_engine, migrate
-from services.storage import LocalStorage
+from services.storage import Storage, open_storage
 from services.tasks_repo import TaskRepo
 
 
@@ -15,17 +15,17 @@ from services.tasks_repo import TaskRepo
 class AppContext:
     settings: Settings
     repo: TaskRepo
-    storage: LocalStorage
+    storage: Storage
 
 
 def build_context(settings: Settings, *, run_migrations: bool = True) -> AppContext:
-    """Connect to the database (migrating it to the newest schema) and open the storage."""
+    """Connect to the database (migrating it to the newest schema) and open the upload storage."""
     if run_migrations:
         migrate(settings.database_url)
     return AppContext(
         settings=settings,
         repo=TaskRepo(get_engine(settings.database_url)),
-        storage=LocalStorage(settings.uploads_dir),
+        storage=open_storage(settings),
     )
 
 

@@ -3,22 +3,34 @@
 SQLite runs in WAL mode with a busy timeout so pages can read while a worker writes; write
 transactions are kept short by the repository. Forked worker processes must call
 ``dispose_after_fork`` so they never share a connection inherited from their parent.
+
+Every process (pages, API, each worker) migrates on start, often at the same moment. On PostgreSQL
+the upgrade runs inside one transaction that first takes an advisory lock, so the processes take
+turns and all but the first find nothing to do; on SQLite a migration that collides with another
+one is retried.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATION_LOCK_ID = 0x46415544  # "FAUD": the advisory lock key every FastAudio process migrates under
+SQLITE_MIGRATION_ATTEMPTS = 5
 
 
 def _is_sqlite(url: str) -> bool:
@@ -85,5 +97,34 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str) -> None:
-    """Bring the database at ``url`` to the newest schema (safe to call from every process)."""
-    command.upgrade(alembic_config(url), "head")
+    """Bring the database at ``url`` to the newest schema (safe to call from every process at once).
+
+    PostgreSQL: the upgrade and ``pg_advisory_xact_lock`` share one transaction, so concurrent
+    callers wait for the first and then see the schema at head. SQLite: a collision (``database is
+    locked``, or a table another process created a moment earlier) is retried with a short backoff.
+    """
+    backend = make_url(url).get_backend_name()
+    if backend == "postgresql":
+        _migrate_locked(url)
+        return
+    for attempt in range(1, SQLITE_MIGRATION_ATTEMPTS + 1):
+        try:
+            command.upgrade(alembic_config(url), "head")
+            return
+        except OperationalError:
+            if backend != "sqlite" or attempt == SQLITE_MIGRATION_ATTEMPTS:
+                raise
+            log.info("migration collided with another process (attempt %d); retrying", attempt)
+            time.sleep(0.2 * attempt)
+
+
+def _migrate_locked(url: str) -> None:
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+            config = alembic_config(url)
+            config.attributes["connection"] = connection  # env.py migrates on this locked connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()

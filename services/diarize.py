@@ -1,4 +1,9 @@
-"""Who spoke when: speech activity, speaker embeddings, clustering -> speaker turns."""
+"""Who spoke when: speech activity, speaker embeddings, clustering -> speaker turns.
+
+FIRST CUT, being replaced: ``embed_speech`` computes what is expensive (speech regions and one
+embedding per window); ``assign_turns`` clusters them into turns, cheaply, so a user can re-run it
+with another speaker count without touching the audio.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,16 @@ class SpeakerOptions:
             raise ValueError("The minimum number of speakers is above the maximum.")
 
 
+@dataclass(frozen=True)
+class SpeechEmbeddings:
+    """What is expensive to compute; saved with ``np.savez`` of its fields and clustered again later."""
+
+    speech: tuple[tuple[float, float], ...]
+    windows: np.ndarray  # (n, 2) start/end seconds
+    vectors: np.ndarray  # (n, d) float32, L2-normalised
+    duration: float
+
+
 @lru_cache(maxsize=1)
 def _encoder():  # type: ignore[no-untyped-def]
     from resemblyzer import VoiceEncoder
@@ -43,36 +58,37 @@ def _speech(audio: np.ndarray) -> list[tuple[float, float]]:
     return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in get_speech_timestamps(audio, opts)]
 
 
-def diarize(
-    audio: np.ndarray,
-    options: SpeakerOptions = SpeakerOptions(),
-    *,
-    words: Sequence[Word] = (),
-    on_progress: Callable[[float], None] | None = None,
-) -> list[SpeakerTurn]:
-    from resemblyzer.audio import preprocess_wav  # noqa: F401  (import check)
-    from sklearn.cluster import AgglomerativeClustering
-
+def embed_speech(audio: np.ndarray, *, on_progress: Callable[[float], None] | None = None) -> SpeechEmbeddings:
+    speech = _speech(audio)
     windows = []
-    for start, end in _speech(audio):
+    for start, end in speech:
         t = start
         while t < end:
             windows.append((t, min(t + WINDOW_S, end)))
             t += HOP_S
     windows = [w for w in windows if w[1] - w[0] >= 0.4]
-    if not windows:
-        return []
     enc = _encoder()
     vecs = []
     for i, (s, e) in enumerate(windows):
         vecs.append(enc.embed_utterance(audio[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)]))
         if on_progress:
             on_progress((i + 1) / len(windows))
-    x = np.stack(vecs)
-    if options.num_speakers:
-        k = options.num_speakers
-    else:
-        k = None
+    return SpeechEmbeddings(
+        speech=tuple(speech),
+        windows=np.asarray(windows, dtype=np.float64).reshape(-1, 2),
+        vectors=np.asarray(vecs, dtype=np.float32) if vecs else np.zeros((0, 256), np.float32),
+        duration=len(audio) / SAMPLE_RATE,
+    )
+
+
+def assign_turns(emb: SpeechEmbeddings, options: SpeakerOptions = SpeakerOptions(), *, words: Sequence[Word] = ()) -> list[SpeakerTurn]:
+    from sklearn.cluster import AgglomerativeClustering
+
+    windows = [tuple(w) for w in emb.windows]
+    x = emb.vectors
+    if not windows:
+        return []
+    k = options.num_speakers
     if len(x) < 2:
         labels = np.zeros(len(x), dtype=int)
     else:
@@ -96,3 +112,14 @@ def diarize(
         else:
             turns.append(SpeakerTurn(s, e, name))
     return turns
+
+
+def diarize(
+    audio: np.ndarray,
+    options: SpeakerOptions = SpeakerOptions(),
+    *,
+    words: Sequence[Word] = (),
+    on_progress: Callable[[float], None] | None = None,
+) -> list[SpeakerTurn]:
+    """``embed_speech`` then ``assign_turns``."""
+    return assign_turns(embed_speech(audio, on_progress=on_progress), options, words=words)

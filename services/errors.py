@@ -51,3 +51,13 @@ class EngineNotInstalled(ModelNotAvailable):
 
 class TaskNotFound(FastAudioError):
     """No task with that id."""
+
+
+class TaskNotFinished(FastAudioError):
+    """The task has no result (yet): it is queued, processing, or failed."""
+
+
+class StorageError(FastAudioError):
+    """The upload storage (a folder or a bucket) could not be written or read."""
+
+    retryable = True

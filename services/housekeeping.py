@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from services.models import utcnow
-from services.storage import LocalStorage
+from services.deletion import delete_task
+from services.storage import Storage
 from services.tasks_repo import TaskRepo
 
 log = logging.getLogger(__name__)
@@ -20,14 +21,7 @@ class CleanupReport:
     orphans_deleted: int = 0
 
 
-def delete_task(repo: TaskRepo, storage: LocalStorage, task_id: str) -> None:
-    """Delete a task's rows and, when no other task uses it, its stored file."""
-    key = repo.delete(task_id)
-    if key:
-        storage.delete(key)
-
-
-def clean_up(repo: TaskRepo, storage: LocalStorage, *, retention_days: int, orphan_grace_hours: float) -> CleanupReport:
+def clean_up(repo: TaskRepo, storage: Storage, *, retention_days: int, orphan_grace_hours: float) -> CleanupReport:
     """Delete finished tasks older than ``retention_days`` (0 keeps all) and orphaned uploads.
 
     An upload folder is an orphan when no recording points at it and it is older than the grace
@@ -36,7 +30,7 @@ def clean_up(repo: TaskRepo, storage: LocalStorage, *, retention_days: int, orph
     deleted = 0
     if retention_days > 0:
         for task_id in repo.ids_older_than(utcnow() - timedelta(days=retention_days)):
-            delete_task(repo, storage, task_id)
+            delete_task(task_id, repo=repo, storage=storage)
             deleted += 1
     orphans = 0
     known = {key.split("/", 1)[0] for key in repo.stored_keys()}

@@ -24,7 +24,8 @@ from services.heartbeat import Heartbeat
 from services.models import PROCESSING, QUEUED, utcnow
 from services.pipeline import AnalysisOptions, BuiltinDiarizer, Diarizer, analyze_file
 from services.progress import ProgressWriter
-from services.storage import LocalStorage
+from services.schema import AnalysisResult
+from services.storage import Storage
 from services.tasks_repo import TaskRepo, TaskView
 from services.transcribe import Transcriber
 
@@ -94,20 +95,27 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (MemoryError, OperationalError, ConnectionError, TimeoutError))
 
 
+AnalyzeFile = Callable[..., AnalysisResult]
+"""``analyze_file``'s signature: (path, transcriber, options, on_progress, *, diarizer) -> result."""
+
+
 def run_analysis(
     task_id: str,
     *,
     repo: TaskRepo,
-    storage: LocalStorage,
+    storage: Storage,
     transcriber: Callable[[], Transcriber],
     diarizer: Callable[[], Diarizer] = BuiltinDiarizer,
+    analyze: AnalyzeFile = analyze_file,
     policy: JobPolicy = JobPolicy(),
     worker: str | None = None,
 ) -> RunResult:
     """Run one task to a final state, or hand it back for a retry.
 
     ``transcriber`` and ``diarizer`` are factories so that a model that cannot be loaded fails
-    this task (with the reason) instead of the worker.
+    this task (with the reason) instead of the worker. ``analyze`` is the analysis to run on the
+    stored file (``analyze_file``, or e.g. ``services.vad_trim.analyze_trimmed_file``). The file is
+    read through ``storage.open_local``, so a worker never assumes it shares the uploader's disk.
     """
     worker = worker or worker_identity()
     task = _claim(task_id, repo, policy, worker)
@@ -117,13 +125,14 @@ def run_analysis(
         try:
             if not task.recording.stored_path or not storage.exists(task.recording.stored_path):
                 raise UnsupportedAudio(f"The uploaded file {task.recording.filename} is no longer stored on the server.")
-            result = analyze_file(
-                storage.path(task.recording.stored_path),
-                transcriber(),
-                AnalysisOptions.from_dict(task.options),
-                ProgressWriter(repo, task_id),
-                diarizer=diarizer(),
-            )
+            with storage.open_local(task.recording.stored_path) as local:
+                result = analyze(
+                    local,
+                    transcriber(),
+                    AnalysisOptions.from_dict(task.options),
+                    ProgressWriter(repo, task_id),
+                    diarizer=diarizer(),
+                )
         except Exception as exc:
             return _after_error(task, exc, repo, policy, worker)
     if not _store(lambda: repo.complete(task_id, result.to_dict(), worker=worker)):

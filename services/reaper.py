@@ -32,7 +32,7 @@ class ReapReport:
 def reap(
     repo: TaskRepo,
     *,
-    enqueue: Callable[[str], None],
+    enqueue: Callable[[str, str], None],
     in_broker: set[str] | None,
     max_attempts: int,
     stale_after_s: float,
@@ -42,7 +42,7 @@ def reap(
     """One pass over the table.
 
     Args:
-        enqueue: sends a task id to the workers (raises when the broker is unreachable).
+        enqueue: sends ``(task id, task kind)`` to the workers (raises when the broker is unreachable).
         in_broker: ids of the tasks the broker holds (waiting or delivered, not yet acknowledged);
             None when the broker could not be read, which skips re-sending.
     """
@@ -64,7 +64,7 @@ def reap(
         if task.id in in_broker:
             continue
         try:
-            enqueue(task.id)
+            enqueue(task.id, task.kind)
         except Exception:
             log.warning("reaper could not send task %s; the broker may be down", task.id, exc_info=True)
             errors += 1

@@ -17,10 +17,15 @@ from services.audio import probe
 from services.config import Settings
 from services.errors import FastAudioError, RecordingTooLong, UploadTooLarge
 from services.pipeline import AnalysisOptions
-from services.storage import LocalStorage, safe_name
+from services.storage import Storage, safe_name
 from services.tasks_repo import TaskRepo, TaskView
 
 log = logging.getLogger(__name__)
+
+# Task kinds: what the worker does with the stored file (worker.celery_app.TASK_FOR_KIND).
+ANALYZE = "analyze"
+VAD_RECORDING = "vad_recording"
+"""A browser or microphone recording: silence is trimmed before the analysis (``services.trim``)."""
 
 QUEUE_DOWN_MESSAGE = (
     "The queue is unreachable right now. Your recording is saved and the analysis will start "
@@ -33,6 +38,8 @@ class Submission:
     task: TaskView
     enqueued: bool
     message: str = ""
+    error: FastAudioError | None = None
+    """Why the task failed at once (the row says the same); None when it was accepted."""
 
 
 def _size(data: bytes | BinaryIO) -> int:
@@ -55,10 +62,10 @@ def submit(
     data: bytes | BinaryIO,
     options: AnalysisOptions,
     repo: TaskRepo,
-    storage: LocalStorage,
+    storage: Storage,
     settings: Settings,
     enqueue: Callable[[str], None],
-    kind: str = "analyze",
+    kind: str = ANALYZE,
 ) -> Submission:
     """Store, validate and queue one recording; always returns the task row it created."""
     name = safe_name(filename)
@@ -69,11 +76,12 @@ def submit(
             f"{name} is {size / 1024 / 1024:.0f} MB; the limit is {settings.max_upload_mb} MB (MAX_UPLOAD_MB)."
         )
         repo.fail(task.id, str(error))
-        return Submission(repo.require(task.id), enqueued=False, message=str(error))
+        return Submission(repo.require(task.id), enqueued=False, message=str(error), error=error)
 
     stored = storage.save(name, io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data)
     try:
-        info = probe(storage.path(stored.key))
+        with storage.open_local(stored.key) as local:
+            info = probe(local)
         limit = settings.max_duration_minutes * 60
         if info.duration > limit:
             raise RecordingTooLong(
@@ -84,7 +92,7 @@ def submit(
         storage.delete(stored.key)  # nothing to analyse; keep no unusable files
         task = repo.create(filename=name, stored_path=None, size_bytes=stored.size_bytes, duration=None, options=options.to_dict(), kind=kind)
         repo.fail(task.id, str(exc))
-        return Submission(repo.require(task.id), enqueued=False, message=str(exc))
+        return Submission(repo.require(task.id), enqueued=False, message=str(exc), error=exc)
 
     task = repo.create(
         filename=name,

@@ -1,4 +1,4 @@
-"""``make run``: bring up Redis (or reuse one), migrate, start a worker and Streamlit; stop all on Ctrl-C.
+"""``make run``: bring up Redis (or reuse one), migrate, start a worker, Streamlit and the API; stop all on Ctrl-C.
 
 The children get the resolved Redis URL through their environment, so every process agrees on it
 even when the embedded server was started on a free port.
@@ -50,6 +50,16 @@ def streamlit_command(settings: Settings, port: int = 8501, address: str = "loca
     ]  # fmt: skip
 
 
+def api_command(settings: Settings) -> list[str]:
+    """uvicorn serving ``api.main:app`` on API_HOST:API_PORT (127.0.0.1:8000 by default)."""
+    return [
+        sys.executable, "-m", "uvicorn", "api.main:app",
+        "--host", settings.api_host,
+        "--port", str(settings.api_port),
+        "--no-access-log",
+    ]  # fmt: skip
+
+
 def child_environment(settings: Settings, redis_url: str) -> dict[str, str]:
     """The parent's environment plus the Redis every child must use."""
     env = dict(os.environ)  # pass-through for the children; configuration is still read by Settings
@@ -94,6 +104,7 @@ def start_stack(settings: Settings, *, port: int = 8501, address: str = "localho
     stack = Stack(redis_url=redis_url, embedded=embedded)
     stack.processes["worker"] = subprocess.Popen(worker_command(settings), cwd=ROOT, env=env)
     stack.processes["web"] = subprocess.Popen(streamlit_command(settings, port, address), cwd=ROOT, env=env)
+    stack.processes["api"] = subprocess.Popen(api_command(settings), cwd=ROOT, env=env)
     return stack
 
 
@@ -101,7 +112,12 @@ def run(settings: Settings, *, port: int = 8501, address: str = "localhost") -> 
     """Start everything and wait; Ctrl-C (or SIGTERM) stops every child. Returns an exit code."""
     stack = start_stack(settings, port=port, address=address)
     where = "embedded Redis at " + stack.redis_url if stack.embedded else "Redis at " + stack.redis_url
-    print(f"\nFastAudio is starting: http://localhost:{port}  ({where}; data in {settings.data_dir})\n", flush=True)
+    api = f"http://{settings.api_host}:{settings.api_port}"
+    print(
+        f"\nFastAudio is starting: http://localhost:{port}  ({where}; data in {settings.data_dir})"
+        f"\nHTTP API: {api}  (docs at {api}/docs{'; API_TOKEN required' if settings.api_token else ''})\n",
+        flush=True,
+    )
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:

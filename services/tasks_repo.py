@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import defer, joinedload
 
 from services.db import session_scope
@@ -100,6 +100,14 @@ class TaskView:
             heartbeat_at=_aware(row.heartbeat_at),
             completed_at=_aware(row.completed_at),
         )
+
+
+@dataclass(frozen=True)
+class DeletedTask:
+    """What ``TaskRepo.delete`` removed: the task, and whether its recording row went too."""
+
+    task: TaskView
+    recording_removed: bool
 
 
 class TaskRepo:
@@ -339,23 +347,6 @@ class TaskRepo:
         with session_scope(self.engine) as session:
             return [(e.event, e.worker, e.detail) for e in session.scalars(query)]
 
-    def delete(self, task_id: str) -> str | None:
-        """Delete a task, and its recording when no other task uses it. Returns the file key to remove."""
-        with session_scope(self.engine) as session:
-            task = session.get(ProcessingTask, task_id)
-            if task is None:
-                raise TaskNotFound(f"There is no task {task_id!r}.")
-            recording = task.recording
-            session.delete(task)
-            session.flush()
-            others = session.scalar(
-                select(func.count()).select_from(ProcessingTask).where(ProcessingTask.recording_id == recording.id)
-            )
-            if others:
-                return None
-            session.delete(recording)
-            return recording.stored_path
-
     def ids_older_than(self, created_before: datetime, limit: int = 500) -> list[str]:
         query = (
             select(ProcessingTask.id)
@@ -369,3 +360,24 @@ class TaskRepo:
         """Every storage key a recording row points at."""
         with session_scope(self.engine) as session:
             return {k for k in session.scalars(select(Recording.stored_path)) if k}
+
+    # --- removing -------------------------------------------------------------------------
+
+    def delete(self, task_id: str) -> DeletedTask | None:
+        """Delete a task row, and its recording row when no other task uses it. None: no such task.
+
+        A worker still running the task finds its row gone: its progress and final writes change
+        nothing (they are conditional updates), so deleting a running task is safe.
+        """
+        with session_scope(self.engine) as session:
+            row = session.get(ProcessingTask, task_id, options=[joinedload(ProcessingTask.recording)])
+            if row is None:
+                return None
+            view = TaskView.of(row, with_result=False)
+            session.execute(delete(ProcessingTask).where(ProcessingTask.id == task_id))
+            others = session.scalar(
+                select(func.count()).select_from(ProcessingTask).where(ProcessingTask.recording_id == view.recording.id)
+            )
+            if not others:
+                session.execute(delete(Recording).where(Recording.id == view.recording.id))
+        return DeletedTask(task=view, recording_removed=not others)

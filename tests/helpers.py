@@ -32,10 +32,20 @@ def normalize(text: str) -> str:
 
 
 def start_worker(
-    env: dict[str, str], log_path: Path, *, concurrency: int = 1, beat: bool = False, timeout: float = 90.0, cwd: Path = ROOT
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    concurrency: int = 1,
+    beat: bool = False,
+    timeout: float = 90.0,
+    cwd: Path = ROOT,
+    name: str = "test",
 ) -> subprocess.Popen[bytes]:
-    """A real Celery worker process (prefork pool) for the settings in ``env``; waits until ready."""
-    hostname = f"test-{uuid.uuid4().hex[:8]}@%h"
+    """A real Celery worker process (prefork pool) for the settings in ``env``; waits until ready.
+
+    ``cwd`` other than the checkout runs it as on another machine (the code found through PYTHONPATH).
+    """
+    hostname = f"{name}-{uuid.uuid4().hex[:8]}@%h"
     command = [
         sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
         "--loglevel", "INFO", "--queues", env["CELERY_QUEUE"], "--concurrency", str(concurrency),
@@ -44,7 +54,7 @@ def start_worker(
     if beat:
         command += ["--beat", "--schedule", str(log_path.with_suffix(".beat"))]
     log = open(log_path, "wb")
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(command, cwd=cwd, env=_importable(env, cwd), stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     while b" ready." not in log_path.read_bytes():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -52,6 +62,33 @@ def start_worker(
             raise RuntimeError("worker did not start:\n" + log_path.read_text(errors="replace")[-3000:])
         time.sleep(0.2)
     return proc
+
+
+def start_api(env: dict[str, str], log_path: Path, port: int, *, timeout: float = 60.0, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
+    """The API in a real uvicorn server process on 127.0.0.1:``port``; waits until /health answers."""
+    import urllib.request
+
+    command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(command, cwd=cwd, env=_importable(env, cwd), stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return proc
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_process(proc)
+            raise RuntimeError("the API did not start:\n" + log_path.read_text(errors="replace")[-3000:])
+        time.sleep(0.2)
+
+
+def _importable(env: dict[str, str], cwd: Path) -> dict[str, str]:
+    if Path(cwd).resolve() == ROOT:
+        return env
+    return dict(env, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p))
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:

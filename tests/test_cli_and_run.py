@@ -42,14 +42,15 @@ def test_analyze_of_a_non_audio_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_make_run_starts_everything_and_stops_on_ctrl_c(data: Path, tmp_path: Path) -> None:
-    """No Redis at REDIS_URL: the supervisor starts one, a worker and Streamlit; submit --wait works."""
-    port = free_port()
+    """No Redis at REDIS_URL: the supervisor starts one, a worker, Streamlit and the API; submit --wait works."""
+    port, api_port = free_port(), free_port()
     env = child_env(
+        API_PORT=str(api_port),
         DATA_DIR=str(tmp_path / "data"),
         REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
         CELERY_QUEUE=f"fastaudio-run-{uuid.uuid4().hex[:8]}",
     )
-    for key in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "DATABASE_URL"):
+    for key in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "DATABASE_URL", "API_HOST", "API_TOKEN", "STORAGE_URL"):
         env.pop(key, None)
     log = tmp_path / "run.log"
     with open(log, "w") as out:
@@ -70,6 +71,16 @@ def test_make_run_starts_everything_and_stops_on_ctrl_c(data: Path, tmp_path: Pa
                 return False
 
         wait_for(healthy, 90, message="Streamlit health")
+        assert f"HTTP API: http://127.0.0.1:{api_port}  (docs at http://127.0.0.1:{api_port}/docs)" in log.read_text()
+
+        def api_healthy() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/health", timeout=2) as r:
+                    return json.loads(r.read()) == {"status": "ok"}
+            except OSError:
+                return False
+
+        wait_for(api_healthy, 60, message="API health")
         wait_for(lambda: b" ready." in log.read_bytes(), 90, message="worker ready")
 
         client_env = dict(env, REDIS_URL=redis_url)
@@ -78,7 +89,7 @@ def test_make_run_starts_everything_and_stops_on_ctrl_c(data: Path, tmp_path: Pa
         assert normalize(json.loads(done.stdout)["text"]) == JFK
         assert "transcribe" in done.stderr  # progress was shown while it ran
         children = psutil.Process(stack.pid).children(recursive=True)
-        assert len(children) >= 3  # redis-server, celery worker (+ its pool), streamlit
+        assert len(children) >= 4  # redis-server, celery worker (+ its pool), streamlit, uvicorn
     finally:
         stack.send_signal(signal.SIGINT)
         code = stack.wait(60)

@@ -62,9 +62,10 @@ def test_reaper_resends_lost_tasks_and_recovers_stale_ones(ctx: AppContext) -> N
     for _ in range(2):  # spent has used up its attempts
         ctx.repo.claim(spent.id, "gone-host:1", stale_before=utcnow() + timedelta(seconds=1))
     sent: list[str] = []
+    send = lambda task_id, kind: sent.append(task_id)  # noqa: E731
     later = utcnow() + timedelta(minutes=10)
     report = reap(
-        ctx.repo, enqueue=sent.append, in_broker={held.id}, max_attempts=3, stale_after_s=60, requeue_after_s=60, now=later
+        ctx.repo, enqueue=send, in_broker={held.id}, max_attempts=3, stale_after_s=60, requeue_after_s=60, now=later
     )
     assert lost.id in sent and held.id not in sent  # the broker still holds `held`
     assert stale.id in sent and ctx.repo.require(stale.id).status == "queued"  # reaped, then re-sent
@@ -72,7 +73,7 @@ def test_reaper_resends_lost_tasks_and_recovers_stale_ones(ctx: AppContext) -> N
     assert spent_now.status == "failed" and spent_now.error.startswith("Gave up after 3 attempts.")
     assert report.requeued_stale >= 1 and report.failed_exhausted >= 1
     # broker unreadable: nothing is re-sent (the next pass will)
-    assert reap(ctx.repo, enqueue=sent.append, in_broker=None, max_attempts=3, stale_after_s=60, requeue_after_s=60).resent == 0
+    assert reap(ctx.repo, enqueue=send, in_broker=None, max_attempts=3, stale_after_s=60, requeue_after_s=60).resent == 0
 
 
 def test_message_ids_in_the_broker_are_task_ids(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ STAGE_LABELS = {
     "queued": "Waiting in the queue",
     "starting": "Starting",
     "decode": "Reading the audio",
+    "trim": "Trimming silence",
     "transcribe": "Transcribing speech",
     "diarize": "Telling speakers apart",
     "merge": "Putting it together",

@@ -7,7 +7,7 @@ import streamlit as st
 from services.charts import speaker_colors, talk_time_figure, timeline_figure
 from services.exports import FORMATS, render, short_clock, speaker_turns
 from services.schema import AnalysisResult
-from services.storage import LocalStorage
+from services.storage import Storage
 from services.tasks_repo import TaskView
 from ui.format import ago, duration_label, engines_label, size_label, stage_label, status_label
 
@@ -36,7 +36,7 @@ def render_failure(task: TaskView) -> None:
     st.caption("Nothing else was affected. Fix the file and upload it again, or ask an administrator.")
 
 
-def render_result(task: TaskView, storage: LocalStorage) -> None:
+def render_result(task: TaskView, storage: Storage) -> None:
     result = AnalysisResult.from_dict(task.result or {})
     words = sum(len(s.words) for s in result.segments)
     cols = st.columns(5)
@@ -50,7 +50,8 @@ def render_result(task: TaskView, storage: LocalStorage) -> None:
         st.caption(used)
 
     if task.recording.stored_path and storage.exists(task.recording.stored_path):
-        st.audio(str(storage.path(task.recording.stored_path)))
+        with storage.open_local(task.recording.stored_path) as local:
+            st.audio(local.read_bytes())  # read now: a remote storage's local copy is gone after the block
 
     if not result.segments:
         st.info("No speech was found in this recording.", icon="🔇")

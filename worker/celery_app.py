@@ -6,6 +6,8 @@ process never loads torch. Workers load ``worker.tasks`` through ``include``.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from celery import Celery
 from celery.signals import worker_init, worker_process_init
 
@@ -15,6 +17,9 @@ from services.db import dispose_after_fork, migrate
 ANALYZE_TASK = "worker.tasks.process_audio_file"
 REAP_TASK = "worker.tasks.reap_tasks"
 HOUSEKEEPING_TASK = "worker.tasks.housekeeping"
+VAD_TASK = "worker.tasks.process_vad_recording"
+TASK_FOR_KIND = {"analyze": ANALYZE_TASK, "vad_recording": VAD_TASK}
+"""The Celery task that runs a task row of each ``kind`` (a reaper re-sending rows needs it too)."""
 LONGEST_JOB_S = 4 * 3600  # above the longest allowed recording's analysis time
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
@@ -68,6 +73,12 @@ def enqueue(task_id: str, task_name: str = ANALYZE_TASK, *, via: Celery | None =
         retry=True,
         retry_policy=PUBLISH_RETRY,
     )
+
+
+def enqueuer(kind: str) -> Callable[[str], None]:
+    """``enqueue`` for task rows of ``kind`` (what ``services.submissions.submit`` takes)."""
+    task_name = TASK_FOR_KIND[kind]
+    return lambda task_id: enqueue(task_id, task_name)
 
 
 @worker_init.connect

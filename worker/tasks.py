@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+from celery import Task
 from celery.signals import worker_ready
 
 from services.context import get_context
 from services.engines import make_diarizer, make_transcriber
 from services.housekeeping import clean_up
-from services.jobs import JobPolicy, Outcome, run_analysis
-from services.pipeline import Diarizer
+from services.jobs import AnalyzeFile, JobPolicy, Outcome, run_analysis
+from services.pipeline import Diarizer, analyze_file
 from services.reaper import reap
 from services.transcribe import Transcriber
-from worker.celery_app import ANALYZE_TASK, HOUSEKEEPING_TASK, REAP_TASK, app, enqueue
+from services.trim import analyze_trimmed_file
+from worker.celery_app import ANALYZE_TASK, HOUSEKEEPING_TASK, REAP_TASK, TASK_FOR_KIND, VAD_TASK, app, enqueue
 from worker.monitor import task_ids_in_broker
 
 log = logging.getLogger(__name__)
@@ -31,9 +33,7 @@ def _diarizer() -> Diarizer:
     return make_diarizer(get_context().settings)
 
 
-@app.task(name=ANALYZE_TASK, bind=True)
-def process_audio_file(self, task_id: str) -> str:  # type: ignore[no-untyped-def]
-    """Analyse the recording of task row ``task_id``; the outcome is written to that row."""
+def _run(task: Task, task_id: str, analyze: AnalyzeFile) -> str:
     ctx = get_context()
     run = run_analysis(
         task_id,
@@ -41,12 +41,25 @@ def process_audio_file(self, task_id: str) -> str:  # type: ignore[no-untyped-de
         storage=ctx.storage,
         transcriber=_transcriber,
         diarizer=_diarizer,
+        analyze=analyze,
         policy=JobPolicy.from_settings(ctx.settings),
     )
     if run.outcome is Outcome.RETRY:
         # The row is back to `queued`; if this re-send is lost too, the reaper sends it again.
-        raise self.retry(countdown=run.retry_in, max_retries=None)
+        raise task.retry(countdown=run.retry_in, max_retries=None)
     return run.outcome.value
+
+
+@app.task(name=ANALYZE_TASK, bind=True)
+def process_audio_file(self: Task, task_id: str) -> str:
+    """Analyse the recording of task row ``task_id``; the outcome is written to that row."""
+    return _run(self, task_id, analyze_file)
+
+
+@app.task(name=VAD_TASK, bind=True)
+def process_vad_recording(self: Task, task_id: str) -> str:
+    """Trim the silence of a browser recording (task row ``task_id``), then analyse it like any upload."""
+    return _run(self, task_id, analyze_trimmed_file)
 
 
 @app.task(name=REAP_TASK)
@@ -56,7 +69,7 @@ def reap_tasks() -> dict[str, int]:
     s = ctx.settings
     report = reap(
         ctx.repo,
-        enqueue=enqueue,
+        enqueue=lambda task_id, kind: enqueue(task_id, TASK_FOR_KIND[kind]),
         in_broker=task_ids_in_broker(),
         max_attempts=s.max_attempts,
         stale_after_s=s.stale_after_seconds,

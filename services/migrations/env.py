@@ -1,4 +1,8 @@
-"""Alembic environment: runs migrations against the URL that ``services.db.migrate`` passes in."""
+"""Alembic environment: runs migrations against the URL that ``services.db.migrate`` passes in.
+
+When ``migrate`` hands over an open connection (PostgreSQL, holding the migration lock), the
+migrations run on it, inside its transaction.
+"""
 
 from alembic import context
 
@@ -17,6 +21,12 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
+    shared = config.attributes.get("connection")
+    if shared is not None:
+        context.configure(connection=shared, target_metadata=Base.metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
     engine = create_db_engine(url)
     with engine.connect() as connection:
         context.configure(

@@ -1,0 +1,1 @@
+"""FastAudio's HTTP API (FastAPI, served by uvicorn): ``uvicorn api.main:app``."""

@@ -1,0 +1,93 @@
+"""The task table over HTTP: one task (progress, then the result), a page of tasks, delete, export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from api.deps import app_context
+from api.errors import error_responses
+from api.schemas import Status, TaskOut, TaskPageOut, TaskSummaryOut
+from services.context import AppContext
+from services.deletion import delete_task
+from services.errors import TaskNotFinished, TaskNotFound
+from services.exports import FORMATS, render
+from services.schema import AnalysisResult
+from services.tasks_repo import TaskView
+
+router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+
+TaskId = Annotated[str, Path(max_length=64, description="the task_id an upload returned")]
+ExportName = Literal[tuple(FORMATS)]  # type: ignore[valid-type]
+MAX_OFFSET = 1_000_000_000
+
+
+def _task(ctx: AppContext, task_id: str) -> TaskView:
+    if "\x00" in task_id:  # no id holds a NUL (PostgreSQL refuses it in a query)
+        raise TaskNotFound(f"There is no task {task_id!r}.")
+    return ctx.repo.require(task_id)
+
+
+@router.get("", response_model=TaskPageOut, responses=error_responses(401, 422))
+def list_tasks(
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    status: Status | None = None,
+    ctx: AppContext = Depends(app_context),
+) -> TaskPageOut:
+    """Tasks newest first, without their results; ``total`` counts every task matching ``status``."""
+    tasks = ctx.repo.list_tasks(limit=limit, offset=offset, status=status)
+    return TaskPageOut(items=[TaskSummaryOut.of(t) for t in tasks], total=ctx.repo.count(status), limit=limit, offset=offset)
+
+
+@router.get("/{task_id}", response_model=TaskOut, responses=error_responses(401, 404, 422))
+def get_task(task_id: TaskId, ctx: AppContext = Depends(app_context)) -> TaskOut:
+    """Status, stage and percent while the task runs; the result once ``status`` is ``completed``."""
+    return TaskOut.of(_task(ctx, task_id))
+
+
+@router.delete("/{task_id}", status_code=204, responses=error_responses(401, 404, 422))
+def remove_task(task_id: TaskId, ctx: AppContext = Depends(app_context)) -> Response:
+    """Delete the task, its recording and the stored file. A worker still running it stops writing to it."""
+    _task(ctx, task_id)
+    delete_task(task_id, repo=ctx.repo, storage=ctx.storage)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{task_id}/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The result as a file (Content-Disposition: attachment)",
+            "content": {f"{mime}; charset=utf-8": {} for mime in dict.fromkeys(f.mime for f in FORMATS.values())},
+        },
+        **error_responses(401, 404, 409, 422),
+    },
+)
+def export_task(
+    task_id: TaskId,
+    format: Annotated[ExportName, Query(description="file format of the export")] = "txt",  # noqa: A002
+    ctx: AppContext = Depends(app_context),
+) -> Response:
+    """The completed result as srt, vtt, txt, json, rttm or csv (``services.exports``)."""
+    task = _task(ctx, task_id)
+    if task.status != "completed" or task.result is None:
+        reason = f": {task.error}" if task.error else "; export it once it has completed"
+        raise TaskNotFinished(f"Task {task.id} is {task.status}{reason}")
+    fmt = FORMATS[format]
+    stem = task.recording.filename.rsplit(".", 1)[0] or "recording"
+    body = render(AnalysisResult.from_dict(task.result), fmt.name, file_id=stem)
+    return Response(
+        body,
+        media_type=f"{fmt.mime}; charset=utf-8",
+        headers={"Content-Disposition": attachment(f"{stem}.{fmt.extension}")},
+    )
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for ``filename``: an ASCII fallback plus the UTF-8 name (RFC 6266)."""
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_").replace("\\", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -1,0 +1,107 @@
+"""POST /analyze and POST /api/recordings/vad: accept a recording, answer at once with its task.
+
+Both go through ``services.submissions.submit``, exactly like the Analyze page: the same storage,
+the same task table, the same rule that a file we cannot analyse still gets a task, ``failed``
+with the reason. The HTTP status tells a script what happened without parsing the message:
+
+* 202: queued (also when the queue is briefly unreachable: the row stays queued and is re-sent).
+* 415 (not audio, no audio track, empty), 413 (over MAX_UPLOAD_MB), 422 (over
+  MAX_DURATION_MINUTES): the task was created and failed at once. The body is the same as for
+  202, with ``status: "failed"``, the ``task_id`` and the reason in ``detail``; the task stays in
+  the history like any other failed task.
+* 422 for contradicting speaker options (no task: nothing was wrong with the file).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator, Field
+
+from api.deps import app_context
+from api.errors import error_responses, status_for
+from api.schemas import ErrorOut, SubmissionOut
+from services.context import AppContext
+from services.pipeline import AnalysisOptions
+from services.submissions import ANALYZE, VAD_RECORDING, submit
+from worker.celery_app import enqueuer
+
+MAX_SPEAKERS = 20  # the Analyze page's limit too
+
+router = APIRouter(tags=["uploads"])
+
+Upload = Annotated[UploadFile, File(description="the recording: wav, flac, mp3, m4a, ogg, opus, webm, or a video with sound")]
+
+
+def _unset(value: Any) -> Any:
+    # A form cannot carry null: an empty field (an HTML number input left blank) or "null" means "not set".
+    return None if isinstance(value, str) and value.strip().lower() in ("", "null") else value
+
+
+SpeakerCount = Annotated[Annotated[int, Field(ge=1, le=MAX_SPEAKERS)] | None, BeforeValidator(_unset), Form()]
+
+# A failed-at-upload task answers with its SubmissionOut; a request refused before that with an ErrorOut.
+RESPONSES: dict[int | str, dict[str, object]] = {
+    202: {"description": "Queued: poll `poll_url` until `status` is `completed` or `failed`"},
+    **error_responses(400, 401, 411, 503),
+    413: {"model": SubmissionOut | ErrorOut, "description": "Larger than MAX_UPLOAD_MB (a failed task when the file was received)"},
+    415: {"model": SubmissionOut, "description": "Not an audio file we can read: the task was created and failed at once"},
+    422: {"model": SubmissionOut | ErrorOut, "description": "Longer than MAX_DURATION_MINUTES (a failed task), or invalid parameters"},
+}
+
+
+def speaker_options(
+    num_speakers: SpeakerCount = None, min_speakers: SpeakerCount = None, max_speakers: SpeakerCount = None
+) -> AnalysisOptions:
+    """The speaker options of the form (all optional); contradicting ones are a 422."""
+    return AnalysisOptions(num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers)
+
+
+def _submit(request: Request, ctx: AppContext, file: UploadFile, options: AnalysisOptions, kind: str) -> JSONResponse:
+    submission = submit(
+        filename=file.filename or "recording",
+        data=file.file,  # spooled to disk by the multipart parser; streamed on to the storage in chunks
+        options=options,
+        repo=ctx.repo,
+        storage=ctx.storage,
+        settings=ctx.settings,
+        enqueue=enqueuer(kind),
+        kind=kind,
+    )
+    task = submission.task
+    body = SubmissionOut(
+        status="failed" if submission.error else "queued",
+        task_id=task.id,
+        recording_id=task.recording.id,
+        filename=task.recording.filename,
+        message=submission.message,
+        poll_url=f"{request.scope.get('root_path', '')}/api/tasks/{task.id}",
+        detail=str(submission.error) if submission.error else None,
+    )
+    status = status_for(submission.error) if submission.error else 202
+    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+
+
+@router.post("/analyze", status_code=202, response_model=SubmissionOut, responses=RESPONSES)
+def analyze(
+    request: Request,
+    file: Upload,
+    options: AnalysisOptions = Depends(speaker_options),
+    ctx: AppContext = Depends(app_context),
+) -> JSONResponse:
+    """Upload a recording for transcription and speaker diarization; returns its task at once."""
+    return _submit(request, ctx, file, options, ANALYZE)
+
+
+@router.post("/api/recordings/vad", status_code=202, response_model=SubmissionOut, responses=RESPONSES)
+def vad_recording(
+    request: Request,
+    file: Upload,
+    options: AnalysisOptions = Depends(speaker_options),
+    ctx: AppContext = Depends(app_context),
+) -> JSONResponse:
+    """Upload a browser or microphone recording: leading and trailing silence and pauses of 2 s or more
+    are cut (Silero VAD) before the same analysis. Times in the result refer to the original recording."""
+    return _submit(request, ctx, file, options, VAD_RECORDING)

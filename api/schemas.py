@@ -1,0 +1,130 @@
+"""What the API returns, as pydantic models (they are also the OpenAPI schema clients read)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.tasks_repo import TaskView
+
+Status = Literal["queued", "processing", "completed", "failed"]
+
+
+class ErrorOut(BaseModel):
+    """Every error this API answers with has a ``detail`` a person can read."""
+
+    detail: str
+    errors: list[dict[str, Any]] | None = Field(default=None, description="on 422: each invalid parameter")
+
+
+class SubmissionOut(BaseModel):
+    """The answer to an upload: the task it created, and where to poll it."""
+
+    status: Literal["queued", "failed"]
+    task_id: str
+    recording_id: str
+    filename: str
+    message: str = Field(description="what happens next, or why the task failed at once")
+    poll_url: str = Field(description="GET this for the task's progress and result")
+    detail: str | None = Field(default=None, description="on a failed upload: the reason (same as message)")
+
+
+class WordOut(BaseModel):
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+class SegmentOut(BaseModel):
+    start: float
+    end: float
+    speaker: str | None
+    text: str
+    words: list[WordOut] = []
+
+
+class SpeakerOut(BaseModel):
+    id: str
+    name: str
+    talk_time: float = Field(description="seconds this speaker talks")
+
+
+class TurnOut(BaseModel):
+    start: float
+    end: float
+    speaker: str
+
+
+class ResultOut(BaseModel):
+    """The one result schema (DESIGN.md): who said what, when. Times are seconds into the recording."""
+
+    model_config = ConfigDict(extra="allow")
+
+    duration: float
+    language: str
+    model: str
+    speakers: list[SpeakerOut]
+    segments: list[SegmentOut]
+    turns: list[TurnOut] = []
+    text: str
+    timings: dict[str, float] = {}
+
+
+class TaskSummaryOut(BaseModel):
+    """A task without its result (lists)."""
+
+    task_id: str
+    recording_id: str
+    filename: str
+    kind: str
+    status: Status
+    progress: int = Field(ge=0, le=100)
+    stage: str
+    error: str | None
+    duration: float | None = Field(description="the recording's length in seconds, when known")
+    num_speakers: int | None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, task: TaskView) -> TaskSummaryOut:
+        return cls(**_summary(task))
+
+
+class TaskOut(TaskSummaryOut):
+    """A task with its result (``null`` until it has completed)."""
+
+    result: ResultOut | None
+
+    @classmethod
+    def of(cls, task: TaskView) -> TaskOut:
+        return cls(**_summary(task), result=task.result)
+
+
+class TaskPageOut(BaseModel):
+    items: list[TaskSummaryOut]
+    total: int = Field(description="tasks matching the filter, across all pages")
+    limit: int
+    offset: int
+
+
+def _summary(task: TaskView) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "recording_id": task.recording.id,
+        "filename": task.recording.filename,
+        "kind": task.kind,
+        "status": task.status,
+        "progress": task.progress,
+        "stage": task.stage,
+        "error": task.error,
+        "duration": task.recording.duration,
+        "num_speakers": task.num_speakers,
+        "created_at": task.created_at,
+        "started_at": task.started_at,
+        "completed_at": task.completed_at,
+    }

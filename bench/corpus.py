@@ -1,0 +1,74 @@
+"""Benchmark audio built from the shared reference files, and the references that go with it."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from services.audio import decode
+from services.schema import SAMPLE_RATE
+
+ROOT = Path(__file__).resolve().parents[1]
+GAP_S = 0.8
+LICENSE_END_S = 30.5  # the English reading in multilingual.mp3 ends here; German follows
+
+LICENSE_TEXT = (
+    "Permission is hereby granted, free of charge, to any person obtaining a copy of this software and "
+    "associated documentation files, to deal in the software without restriction, including without "
+    "limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies "
+    "of the software, and to permit persons to whom the software is furnished to do so, subject to the "
+    "following conditions. The above copyright notice and this permission notice shall be included in all "
+    "copies or substantial portions of the software."
+)
+JFK_TEXT = (
+    "And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+)
+STEREO_TEXT = {
+    "left": "He began a confused complaint against the wizard, who had vanished behind the curtain on the left.",
+    "right": "The horizon seems extremely distant.",
+}
+
+
+def data_dir() -> Path:
+    for candidate in (ROOT.parent / "shared" / "data", Path("/work/shared/data")):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("../shared/data is missing")
+
+
+def models_dir() -> Path:
+    return data_dir().parent / "models"
+
+
+def normalize(text: str) -> str:
+    """Lower case, "and/or" as "and or", punctuation removed (the data README's rule)."""
+    text = text.lower().replace("/", " ")
+    return " ".join(re.sub(r"[^\w\s']", " ", text).split())
+
+
+@lru_cache(maxsize=None)
+def clip(name: str) -> np.ndarray:
+    audio = decode(data_dir() / name)
+    if name == "multilingual.mp3":
+        audio = audio[: int(LICENSE_END_S * SAMPLE_RATE)]
+    audio.setflags(write=False)
+    return audio
+
+
+PARTS = ("jfk.flac", "sample.wav", "dev00.wav", "multilingual.mp3", "dev01.wav", "stereo_diarization.wav")
+
+
+def stitched(seconds: float) -> np.ndarray:
+    """The shared recordings one after another (English only), repeated to ``seconds``."""
+    gap = np.zeros(int(GAP_S * SAMPLE_RATE), np.float32)
+    pieces, total, i = [], 0, 0
+    target = int(seconds * SAMPLE_RATE)
+    while total < target:
+        piece = clip(PARTS[i % len(PARTS)])
+        pieces += [piece, gap]
+        total += len(piece) + len(gap)
+        i += 1
+    return np.concatenate(pieces)[:target]

@@ -1,0 +1,72 @@
+"""Migrations on PostgreSQL and SQLite, with several processes starting (and migrating) at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from services.db import get_engine, migrate
+from services.tasks_repo import TaskRepo
+from tests.helpers import ROOT, child_env
+from tests.postgres import temporary_database
+
+HEAD = "0001"
+MIGRATE = "from services.db import migrate; import sys; migrate(sys.argv[1]); print('migrated')"
+
+
+def _migrate_concurrently(url: str, processes: int = 4) -> list[subprocess.CompletedProcess[str]]:
+    """``processes`` interpreters that each call ``migrate(url)`` at the same moment."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE, url], cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        for _ in range(processes)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        results.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return results
+
+
+def _version(url: str) -> list[str]:
+    with get_engine(url).connect() as conn:
+        return [row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))]
+
+
+@pytest.fixture(scope="module")
+def postgres_url():  # type: ignore[no-untyped-def]
+    with temporary_database() as url:
+        yield url
+
+
+def test_concurrent_migrations_on_postgres_all_succeed_once(postgres_url: str) -> None:
+    results = _migrate_concurrently(postgres_url)
+    assert all(r.returncode == 0 for r in results), [r.stderr[-2000:] for r in results]
+    assert _version(postgres_url) == [HEAD]
+    tables = set(inspect(get_engine(postgres_url)).get_table_names())
+    assert {"recordings", "processing_tasks", "alembic_version"} <= tables
+
+
+def test_the_task_table_life_cycle_on_postgres(postgres_url: str) -> None:
+    migrate(postgres_url)  # a process started later: nothing to do
+    repo = TaskRepo(get_engine(postgres_url))
+    task = repo.create(filename="Besprechung_Müller.m4a", stored_path="k/x.m4a", size_bytes=3, duration=1.5, options={"num_speakers": 2})
+    assert repo.claim(task.id, "w1") is not None and repo.claim(task.id, "w2") is None
+    assert repo.complete(task.id, {"speakers": [{"id": "SPEAKER_00"}], "segments": [], "text": "ä"})
+    done = repo.require(task.id)
+    assert (done.status, done.num_speakers, done.result["text"], done.worker) == ("completed", 1, "ä", "w1")
+    assert done.created_at.tzinfo is not None and done.completed_at >= done.started_at
+    assert repo.count("completed") == 1 and [t.id for t in repo.list_tasks(status="completed")] == [task.id]
+
+
+def test_concurrent_migrations_on_sqlite_all_succeed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    results = _migrate_concurrently(url)
+    assert all(r.returncode == 0 for r in results), [r.stderr[-2000:] for r in results]
+    assert _version(url) == [HEAD]
