@@ -97,8 +97,8 @@ def test_jobs_spread_over_two_workers_that_share_no_disk(cluster, data: Path) ->
         assert sum(succeeded.values()) == len(FILES), succeeded
         assert not any("not queued" in log for log in logs.values())
         # prefetch 1: while one worker is busy, the other takes the next job
-        used = {name for row in rows for name in ("worker-a", "worker-b") if row.worker.startswith(f"{name}-")}
-        assert used == {"worker-a", "worker-b"}, [row.worker for row in rows]
+        assert all(n >= 1 for n in succeeded.values()), succeeded
+        assert len({row.worker for row in rows}) >= 2  # claims by at least two processes (host:pid)
 
         # the uploads live in the bucket only; no machine kept a file, and downloads were cleaned up
         keys = cluster["s3"].keys()

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from services.db import get_engine, migrate
+from services.db import get_engine, head_revision, migrate
 from services.tasks_repo import TaskRepo
 from tests.helpers import ROOT, child_env
 from tests.postgres import temporary_database
 
-HEAD = "0001"
+HEAD = head_revision()
 MIGRATE = "from services.db import migrate; import sys; migrate(sys.argv[1]); print('migrated')"
 
 
@@ -57,7 +57,9 @@ def test_the_task_table_life_cycle_on_postgres(postgres_url: str) -> None:
     migrate(postgres_url)  # a process started later: nothing to do
     repo = TaskRepo(get_engine(postgres_url))
     task = repo.create(filename="Besprechung_Müller.m4a", stored_path="k/x.m4a", size_bytes=3, duration=1.5, options={"num_speakers": 2})
-    assert repo.claim(task.id, "w1") is not None and repo.claim(task.id, "w2") is None
+    soon = task.created_at  # nothing is stale yet
+    assert repo.claim(task.id, "w1", stale_before=soon) is not None
+    assert repo.claim(task.id, "w2", stale_before=soon) is None
     assert repo.complete(task.id, {"speakers": [{"id": "SPEAKER_00"}], "segments": [], "text": "ä"})
     done = repo.require(task.id)
     assert (done.status, done.num_speakers, done.result["text"], done.worker) == ("completed", 1, "ä", "w1")
