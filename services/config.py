@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         default=None, description="faster-whisper: a CTranslate2 model directory; openai-whisper: a .pt file or its folder"
     )
     whisper_beam_size: int = 5
+    whisper_mode: Literal["batched", "sequential", "fast"] = Field(
+        default="batched",
+        description="batched: fast with a careful second look at doubtful chunks; sequential: classic; fast: no second look",
+    )
+    whisper_batch_size: int = 16
     xdg_cache_home: Path | None = Field(default=None, description="openai-whisper's cache is XDG_CACHE_HOME/whisper")
     diarization_backend: Literal["builtin", "pyannote"] = "builtin"
     pyannote_pipeline: str = Field(

@@ -43,6 +43,8 @@ def make_transcriber(settings: Settings) -> Transcriber:
             compute_type=compute_type,
             cpu_threads=settings.cpu_threads,
             beam_size=settings.whisper_beam_size,
+            mode=settings.whisper_mode,
+            batch_size=settings.whisper_batch_size,
         )
     )
 

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from services.asr_chunks import Region
 from services.errors import EngineNotInstalled, ModelNotAvailable
 from services.schema import SAMPLE_RATE, Segment, Transcript, Word
 from services.transcribe import BUNDLED_MODEL, ProgressFn
@@ -170,7 +171,10 @@ class OpenAIWhisperEngine:
     def model(self):  # type: ignore[no-untyped-def]
         return _load_model(str(self.checkpoint), self.config.model_size, self.config.device)
 
-    def transcribe(self, audio: np.ndarray, on_progress: ProgressFn | None = None) -> Transcript:
+    def transcribe(
+        self, audio: np.ndarray, on_progress: ProgressFn | None = None, *, speech: Sequence[Region] | None = None
+    ) -> Transcript:
+        """Transcribe the whole recording (openai-whisper finds speech itself; ``speech`` is not used)."""
         import torch
         import whisper
 
