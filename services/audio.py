@@ -105,9 +105,29 @@ def decode(source: Source, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     return pcm.astype(np.float32) / 32768.0
 
 
-def _iter_int16(source: Source, sample_rate: int) -> Iterator[np.ndarray]:
+def decode_channels(source: Source, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Like ``decode``, but a two-channel recording keeps its channels: shape ``(channels, samples)``.
+
+    Interviews and calls are often recorded one person per channel; the diarizer can use that.
+    Mono and surround recordings come back downmixed, as ``(1, samples)``.
+    """
     container = _open(source)
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
+    channels = container.streams.audio[0].channels
+    container.close()
+    if channels != 2:
+        return decode(source, sample_rate)[None, :]
+    chunks = list(_iter_int16(source, sample_rate, layout="stereo"))
+    if not chunks:
+        raise EmptyAudio(f"{_name(source)} contains no audio samples.")
+    pcm = np.concatenate(chunks).reshape(-1, 2).T  # packed s16: left, right, left, right, ...
+    del chunks
+    gc.collect()
+    return pcm.astype(np.float32) / 32768.0
+
+
+def _iter_int16(source: Source, sample_rate: int, layout: str = "mono") -> Iterator[np.ndarray]:
+    container = _open(source)
+    resampler = av.AudioResampler(format="s16", layout=layout, rate=sample_rate)
     try:
         stream = container.streams.audio[0]
         for frame in _frames(container, stream):

@@ -197,7 +197,10 @@ class PyannoteDiarizer:
         *,
         words: Sequence[Word] = (),
         on_progress: Callable[[float], None] | None = None,
+        speech_probs: np.ndarray | None = None,
+        channels: np.ndarray | None = None,
     ) -> list[SpeakerTurn]:
+        """pyannote runs its own segmentation on the mono audio (``speech_probs``/``channels`` unused)."""
         import torch
 
         pipeline = self.pipeline

@@ -1,7 +1,10 @@
-"""The analysis: decode -> transcribe -> diarize -> assign speakers -> ``AnalysisResult``.
+"""The analysis: decode -> speech activity -> transcribe -> diarize -> assign speakers -> result.
 
-``analyze`` reports progress as ``on_progress(stage, fraction)`` where ``fraction`` is the share of
-the whole analysis done (0..1); it never knows who listens (a task row, a CLI progress line, a test).
+Speech activity (Silero) runs once: the recogniser listens only where there is speech and the
+diarizer embeds only the speech. A recording with one person per channel is diarized channel by
+channel (``services.channels``). ``analyze`` reports progress as ``on_progress(stage, fraction)``
+where ``fraction`` is the share of the whole analysis done (0..1); it never knows who listens
+(a task row, a CLI progress line, a test).
 """
 
 from __future__ import annotations
@@ -14,16 +17,18 @@ from typing import Any, Callable, Protocol, Sequence
 import numpy as np
 
 from services.assign import assign_speakers
-from services.audio import decode
-from services.diarize import SpeakerOptions, diarize
+from services.audio import decode_channels
+from services.channels import channels_are_distinct, embed_channels
+from services.diarize import SpeakerOptions, SpeechEmbeddings, assign_turns, embed_speech
 from services.errors import InvalidOptions
 from services.schema import SAMPLE_RATE, AnalysisResult, Speaker, SpeakerTurn, Transcript, Word
 from services.transcribe import Transcriber
+from services.vad import asr_regions, speech_probabilities
 
 ProgressCallback = Callable[[str, float], None]
 
 # The share of the whole run each stage takes, measured on CPU with tiny.en (see docs/BENCHMARKS.md).
-STAGE_SHARES = {"decode": 0.03, "transcribe": 0.62, "diarize": 0.32, "merge": 0.03}
+STAGE_SHARES = {"decode": 0.02, "vad": 0.08, "transcribe": 0.6, "diarize": 0.25, "cluster": 0.02, "merge": 0.03}
 
 
 @dataclass(frozen=True)
@@ -67,13 +72,44 @@ class Diarizer(Protocol):
         *,
         words: Sequence[Word] = (),
         on_progress: Callable[[float], None] | None = None,
-    ) -> list[SpeakerTurn]: ...
+        speech_probs: np.ndarray | None = None,
+        channels: np.ndarray | None = None,
+    ) -> list[SpeakerTurn]:
+        """Speaker turns of 16 kHz mono ``audio``.
+
+        ``speech_probs`` are the Silero frame probabilities the pipeline already computed;
+        ``channels`` (shape ``(C, samples)``) is given when each channel holds other voices.
+        A backend may ignore both.
+        """
+        ...
 
 
 class BuiltinDiarizer:
-    """Speech activity + resemblyzer embeddings + clustering (``services.diarize``); runs offline."""
+    """Speech activity + resemblyzer embeddings + spectral clustering (``services.diarize``).
+
+    Runs offline. It works in two steps the pipeline times separately: ``embed`` (the expensive
+    part, kept so a user can re-run the speaker count without the audio) and ``assign``.
+    """
 
     name = "builtin"
+
+    def __init__(self, threads: int | None = 1) -> None:
+        self.threads = threads
+
+    def embed(
+        self,
+        audio: np.ndarray,
+        *,
+        on_progress: Callable[[float], None] | None = None,
+        speech_probs: np.ndarray | None = None,
+        channels: np.ndarray | None = None,
+    ) -> SpeechEmbeddings:
+        if channels is not None:
+            return embed_channels(channels, on_progress=on_progress, threads=self.threads)
+        return embed_speech(audio, on_progress=on_progress, threads=self.threads, probabilities=speech_probs)
+
+    def assign(self, emb: SpeechEmbeddings, options: SpeakerOptions, *, words: Sequence[Word] = ()) -> list[SpeakerTurn]:
+        return assign_turns(emb, options, words=words)
 
     def diarize(
         self,
@@ -82,8 +118,11 @@ class BuiltinDiarizer:
         *,
         words: Sequence[Word] = (),
         on_progress: Callable[[float], None] | None = None,
+        speech_probs: np.ndarray | None = None,
+        channels: np.ndarray | None = None,
     ) -> list[SpeakerTurn]:
-        return diarize(audio, options, words=words, on_progress=on_progress)
+        emb = self.embed(audio, on_progress=on_progress, speech_probs=speech_probs, channels=channels)
+        return self.assign(emb, options, words=words)
 
 
 class _Stages:
@@ -121,10 +160,13 @@ def analyze_file(
     *,
     diarizer: Diarizer | None = None,
 ) -> AnalysisResult:
-    """Decode a file and analyse it."""
+    """Decode a file and analyse it; a recording with one voice per channel keeps its channels."""
     stages = _Stages(on_progress)
-    audio = stages.run("decode", lambda _report: decode(path))
-    return analyze(audio, transcriber, options, on_progress, diarizer=diarizer, _stages=stages)
+    decoded = stages.run("decode", lambda _report: decode_channels(path))
+    audio = decoded[0] if len(decoded) == 1 else decoded.mean(axis=0)
+    separate = decoded if len(decoded) > 1 and channels_are_distinct(decoded) else None
+    del decoded  # with shared channels only the downmix is kept
+    return analyze(audio, transcriber, options, on_progress, diarizer=diarizer, channels=separate, _stages=stages)
 
 
 def analyze(
@@ -134,23 +176,38 @@ def analyze(
     on_progress: ProgressCallback | None = None,
     *,
     diarizer: Diarizer | None = None,
+    channels: np.ndarray | None = None,
     _stages: _Stages | None = None,
 ) -> AnalysisResult:
-    """Who said what, when, in 16 kHz mono float32 ``audio``."""
+    """Who said what, when, in 16 kHz mono float32 ``audio`` (``channels``: see ``Diarizer``)."""
     diarizer = diarizer or BuiltinDiarizer()
     stages = _stages or _Stages(on_progress)
-    transcript: Transcript = stages.run("transcribe", lambda report: transcriber.transcribe(audio, report))
-    turns = stages.run(
-        "diarize",
-        lambda report: diarizer.diarize(audio, options.speaker_options(), words=transcript.words, on_progress=report),
+    duration = len(audio) / SAMPLE_RATE
+    probs = stages.run("vad", lambda report: speech_probabilities(audio, on_progress=report))
+    speech = asr_regions(probs, duration)
+    transcript: Transcript = stages.run(
+        "transcribe", lambda report: transcriber.transcribe(audio, report, speech=speech)
     )
+    speakers = options.speaker_options()
+    if isinstance(diarizer, BuiltinDiarizer):
+        emb = stages.run(
+            "diarize", lambda report: diarizer.embed(audio, on_progress=report, speech_probs=probs, channels=channels)
+        )
+        turns = stages.run("cluster", lambda _report: diarizer.assign(emb, speakers, words=transcript.words))
+    else:
+        turns = stages.run(
+            "diarize",
+            lambda report: diarizer.diarize(
+                audio, speakers, words=transcript.words, on_progress=report, speech_probs=probs, channels=channels
+            ),
+        )
     segments = stages.run("merge", lambda _report: assign_speakers(transcript.segments, turns))
     if segments and not turns:
         # Whisper heard words the speech detector missed (very short or quiet audio): one speaker.
         turns = [SpeakerTurn(s.start, s.end, "SPEAKER_00") for s in segments]
         segments = assign_speakers(segments, turns)
     return AnalysisResult(
-        duration=len(audio) / SAMPLE_RATE,
+        duration=duration,
         language=transcript.language,
         model=transcript.model,
         engine=transcript.engine,

@@ -8,9 +8,8 @@ padding) are tuned for ASR chunking and merge away the short pauses at speaker c
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
@@ -20,6 +19,10 @@ VAD_FRAME = 512
 """Samples per Silero frame (32 ms at 16 kHz)."""
 
 FRAME_SECONDS = VAD_FRAME / SAMPLE_RATE
+CONTEXT = 64
+"""Samples of the previous frame Silero v6 sees in front of each frame."""
+CHUNK_FRAMES = 10_000
+"""Frames per ONNX call (320 s of audio), as in faster-whisper."""
 
 Region = tuple[float, float]
 
@@ -46,57 +49,45 @@ class VadParams:
     min_speech: float = 0.1
 
 
-CONTEXT = 64
-"""Samples of the previous frame Silero sees in front of each frame."""
-BLOCK_FRAMES = 10_000
-"""Frames per ONNX call (320 s of audio): bounds the memory a long recording needs."""
-
-
-@lru_cache(maxsize=1)
-def _session(threads: int):  # type: ignore[no-untyped-def]
-    import onnxruntime
-    from faster_whisper.utils import get_assets_path
-
-    opts = onnxruntime.SessionOptions()
-    opts.inter_op_num_threads = 1
-    opts.intra_op_num_threads = threads
-    opts.enable_cpu_mem_arena = False
-    opts.log_severity_level = 4
-    path = os.path.join(get_assets_path(), "silero_vad_v6.onnx")
-    return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"], sess_options=opts)
-
-
-def speech_probabilities(audio: np.ndarray, threads: int = 0) -> np.ndarray:
+def speech_probabilities(
+    audio: np.ndarray, on_progress: Callable[[float], None] | None = None
+) -> np.ndarray:
     """Silero speech probability for every 32 ms frame of the audio.
 
-    The same computation as faster-whisper's ``SileroVADModel`` (each frame with the 64 samples
-    before it, the recurrent state carried from block to block), done block by block so that an
-    hour of audio never needs its framed copy (about 260 MB) at once.
+    Runs the ONNX session over chunks of ``CHUNK_FRAMES`` frames with the recurrent state
+    and the 64-sample context carried across chunks, which gives the same numbers as
+    faster-whisper's wrapper without its two full-length copies of the audio (460 MB for an
+    hour).
 
     Args:
         audio: 16 kHz mono float32 samples.
-        threads: ONNX threads (0: all cores).
+        on_progress: Called with the fraction done after each chunk.
 
     Returns:
         A float32 array with one probability per ``VAD_FRAME`` samples (the last frame padded).
     """
+    from faster_whisper.vad import get_vad_model  # heavy import, only when needed
+
     frames = -(-audio.size // VAD_FRAME)
+    out = np.zeros(frames, dtype=np.float32)
     if frames == 0:
-        return np.zeros(0, dtype=np.float32)
-    session = _session(threads or os.cpu_count() or 1)
-    h = np.zeros((1, 1, 128), dtype=np.float32)
-    c = np.zeros((1, 1, 128), dtype=np.float32)
-    previous_tail = np.zeros(CONTEXT, dtype=np.float32)
-    out = []
-    for first in range(0, frames, BLOCK_FRAMES):
-        block = audio[first * VAD_FRAME : (first + BLOCK_FRAMES) * VAD_FRAME].astype(np.float32)
-        block = np.pad(block, (0, (-block.size) % VAD_FRAME)).reshape(-1, VAD_FRAME)
-        context = np.concatenate([previous_tail[None, :], block[:-1, -CONTEXT:]], axis=0)
-        previous_tail = block[-1, -CONTEXT:].copy()
-        batch = np.concatenate([context, block], axis=1)
-        probs, h, c = session.run(None, {"input": batch, "h": h, "c": c})
-        out.append(np.asarray(probs, dtype=np.float32).reshape(-1))
-    return np.concatenate(out)
+        return out
+    session = get_vad_model().session
+    state_h = np.zeros((1, 1, 128), dtype=np.float32)
+    state_c = np.zeros((1, 1, 128), dtype=np.float32)
+    tail = np.zeros(CONTEXT, dtype=np.float32)
+    for first in range(0, frames, CHUNK_FRAMES):
+        last = min(frames, first + CHUNK_FRAMES)
+        chunk = np.asarray(audio[first * VAD_FRAME : last * VAD_FRAME], dtype=np.float32)
+        chunk = np.pad(chunk, (0, (last - first) * VAD_FRAME - chunk.size)).reshape(-1, VAD_FRAME)
+        context = np.concatenate([tail[None, :], chunk[:-1, -CONTEXT:]])
+        batch = np.concatenate([context, chunk], axis=1)
+        probs, state_h, state_c = session.run(None, {"input": batch, "h": state_h, "c": state_c})
+        out[first:last] = np.asarray(probs, dtype=np.float32).reshape(-1)
+        tail = chunk[-1, -CONTEXT:].copy()
+        if on_progress is not None:
+            on_progress(last / frames)
+    return out
 
 
 def speech_regions(
@@ -146,7 +137,7 @@ def detect_speech(audio: np.ndarray, params: VadParams = VadParams()) -> tuple[R
 
 
 ASR_PARAMS = VadParams(onset=0.5, offset=0.35, min_silence=0.3, pad=0.3, min_speech=0.1)
-"""Regions for speech recognition: padded generously so no word onset is clipped."""
+"""Regions for speech recognition: padded more than for diarization, so no word onset is clipped."""
 
 
 def asr_regions(probs: np.ndarray, duration: float) -> tuple[Region, ...]:

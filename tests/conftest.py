@@ -81,6 +81,20 @@ def data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return shared_data_dir()
+
+
+@pytest.fixture(scope="session")
+def sample_embeddings():  # type: ignore[no-untyped-def]
+    """The speaker embeddings of sample.wav (computed once: the expensive half of diarization)."""
+    from services.diarize import embed_speech
+    from tests.helpers import decode_shared
+
+    return embed_speech(decode_shared("sample.wav"))
+
+
+@pytest.fixture(scope="session")
 def ctx(environment: dict[str, str]) -> AppContext:
     return get_context()
 

@@ -20,6 +20,13 @@ def shared_data_dir() -> Path:
     raise FileNotFoundError("../shared/data (the reference audio) is missing")
 
 
+def decode_shared(name: str):  # type: ignore[no-untyped-def]
+    """16 kHz mono float32 of a reference file."""
+    from services.audio import decode
+
+    return decode(shared_data_dir() / name)
+
+
 def shared_models_dir() -> Path:
     return shared_data_dir().parent / "models"
 

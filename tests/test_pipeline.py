@@ -36,12 +36,12 @@ def test_progress_walks_through_the_stages_in_order(jfk_result) -> None:  # type
     fractions = [f for _, f in calls]
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
     stages = list(dict.fromkeys(s for s, _ in calls))
-    assert stages == ["decode", "transcribe", "diarize", "merge"]
+    assert stages == ["decode", "vad", "transcribe", "diarize", "cluster", "merge"]
 
 
 def test_timings_cover_every_stage(jfk_result) -> None:  # type: ignore[no-untyped-def]
     result, _ = jfk_result
-    assert set(result.timings) == {"decode", "transcribe", "diarize", "merge"}
+    assert set(result.timings) == {"decode", "vad", "transcribe", "diarize", "cluster", "merge"}
     assert all(v >= 0 for v in result.timings.values())
 
 
