@@ -46,19 +46,21 @@ class SpeakerOptions:
     max_speakers: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("num_speakers", "min_speakers", "max_speakers"):
+        labels = {"num_speakers": "number of speakers", "min_speakers": "minimum number of speakers",
+                  "max_speakers": "maximum number of speakers"}  # fmt: skip
+        for name, label in labels.items():
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ValueError(f"{name.replace('_', ' ')} must be a whole number, got {value!r}")
+                raise ValueError(f"The {label} must be a whole number, not {value!r}.")
             if value is not None and value < 1:
-                raise ValueError(f"{name.replace('_', ' ')} must be at least 1, got {value}")
+                raise ValueError(f"The {label} must be at least 1.")
         lo, hi, n = self.min_speakers, self.max_speakers, self.num_speakers
         if lo is not None and hi is not None and lo > hi:
-            raise ValueError(f"minimum speakers ({lo}) is more than maximum speakers ({hi})")
+            raise ValueError(f"The minimum number of speakers ({lo}) is above the maximum ({hi}).")
         if n is not None and lo is not None and n < lo:
-            raise ValueError(f"number of speakers ({n}) is below the minimum ({lo})")
+            raise ValueError(f"The number of speakers ({n}) is below the minimum ({lo}).")
         if n is not None and hi is not None and n > hi:
-            raise ValueError(f"number of speakers ({n}) is above the maximum ({hi})")
+            raise ValueError(f"The number of speakers ({n}) is above the maximum ({hi}).")
 
     def bounds(self) -> tuple[int, int]:
         """(min, max) count for the estimate."""

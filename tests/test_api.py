@@ -82,7 +82,7 @@ def test_a_chunked_upload_without_length_is_411(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("form", "message"),
     [
-        ({"min_speakers": 3, "max_speakers": 2}, "The minimum number of speakers is above the maximum."),
+        ({"min_speakers": 3, "max_speakers": 2}, "The minimum number of speakers (3) is above the maximum (2)."),
         ({"num_speakers": 0}, "num_speakers: Input should be greater than or equal to 1"),
         ({"num_speakers": "two"}, "num_speakers: Input should be a valid integer, unable to parse string as an integer"),
     ],

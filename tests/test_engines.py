@@ -90,7 +90,7 @@ def test_result_records_the_engine_and_backend(openai_engine: OpenAIWhisperEngin
     assert (theirs.engine, theirs.diarization) == ("faster-whisper", "builtin")
     assert _shape(ours.to_dict()) == _shape(theirs.to_dict())
     assert ours.to_dict()["engine"] == "openai-whisper" and ours.to_dict()["diarization"] == "builtin"
-    assert list(dict.fromkeys(stages)) == ["transcribe", "diarize", "merge"]
+    assert list(dict.fromkeys(stages)) == ["vad", "transcribe", "diarize", "cluster", "merge"]
 
 
 # --- where the openai-whisper checkpoint is looked for --------------------------------------------
