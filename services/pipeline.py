@@ -2,25 +2,30 @@
 
 ``analyze`` reports progress as ``on_progress(stage, fraction)`` where ``fraction`` is the share of
 the whole analysis done (0..1); it never knows who listens (a task row, a CLI progress line, a test).
+Likewise ``on_artifacts(Artifacts)`` receives what a later re-run can reuse (the transcript before
+speakers were assigned, and the voice embeddings when the diarizer computes reusable ones).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
-from typing import Any, Callable, Protocol, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 from services.assign import assign_speakers
 from services.audio import decode
-from services.diarize import SpeakerOptions, diarize
+from services.artifacts import Artifacts
+from services.diarize import SpeakerOptions, SpeechEmbeddings, assign_turns, diarize, embed_speech
 from services.errors import InvalidOptions
-from services.schema import SAMPLE_RATE, AnalysisResult, Speaker, SpeakerTurn, Transcript, Word
+from services.schema import SAMPLE_RATE, AnalysisResult, SpeakerTurn, Transcript, Word
 from services.transcribe import Transcriber
+from services.turns import speakers_of
 
 ProgressCallback = Callable[[str, float], None]
+ArtifactsCallback = Callable[[Artifacts], None]
 
 # The share of the whole run each stage takes, measured on CPU with tiny.en (see docs/BENCHMARKS.md).
 STAGE_SHARES = {"decode": 0.03, "transcribe": 0.62, "diarize": 0.32, "merge": 0.03}
@@ -70,10 +75,31 @@ class Diarizer(Protocol):
     ) -> list[SpeakerTurn]: ...
 
 
+@runtime_checkable
+class ReclusteringDiarizer(Diarizer, Protocol):
+    """A diarizer in two steps: ``embed`` (expensive, needs the audio) and ``assign`` (cheap).
+
+    The pipeline keeps what ``embed`` returns, so ``assign`` can run again later with other
+    speaker options without the audio (``services.rediarize``).
+    """
+
+    def embed(self, audio: np.ndarray, *, on_progress: Callable[[float], None] | None = None) -> SpeechEmbeddings: ...
+
+    def assign(self, embeddings: SpeechEmbeddings, options: SpeakerOptions, *, words: Sequence[Word] = ()) -> list[SpeakerTurn]: ...
+
+
 class BuiltinDiarizer:
     """Speech activity + resemblyzer embeddings + clustering (``services.diarize``); runs offline."""
 
     name = "builtin"
+
+    def embed(self, audio: np.ndarray, *, on_progress: Callable[[float], None] | None = None) -> SpeechEmbeddings:
+        """Speech regions and one voice embedding per window: the expensive half."""
+        return embed_speech(audio, on_progress=on_progress)
+
+    def assign(self, embeddings: SpeechEmbeddings, options: SpeakerOptions, *, words: Sequence[Word] = ()) -> list[SpeakerTurn]:
+        """Cluster the embeddings into speaker turns: the cheap half, repeatable with other options."""
+        return assign_turns(embeddings, options, words=words)
 
     def diarize(
         self,
@@ -120,11 +146,12 @@ def analyze_file(
     on_progress: ProgressCallback | None = None,
     *,
     diarizer: Diarizer | None = None,
+    on_artifacts: ArtifactsCallback | None = None,
 ) -> AnalysisResult:
     """Decode a file and analyse it."""
     stages = _Stages(on_progress)
     audio = stages.run("decode", lambda _report: decode(path))
-    return analyze(audio, transcriber, options, on_progress, diarizer=diarizer, _stages=stages)
+    return analyze(audio, transcriber, options, on_progress, diarizer=diarizer, on_artifacts=on_artifacts, _stages=stages)
 
 
 def analyze(
@@ -134,46 +161,60 @@ def analyze(
     on_progress: ProgressCallback | None = None,
     *,
     diarizer: Diarizer | None = None,
+    on_artifacts: ArtifactsCallback | None = None,
     _stages: _Stages | None = None,
 ) -> AnalysisResult:
-    """Who said what, when, in 16 kHz mono float32 ``audio``."""
+    """Who said what, when, in 16 kHz mono float32 ``audio``.
+
+    Args:
+        on_artifacts: called once, before returning, with the transcript and (for a
+            ``ReclusteringDiarizer``) the voice embeddings, for re-runs that skip the expensive steps.
+    """
     diarizer = diarizer or BuiltinDiarizer()
     stages = _stages or _Stages(on_progress)
     transcript: Transcript = stages.run("transcribe", lambda report: transcriber.transcribe(audio, report))
-    turns = stages.run(
-        "diarize",
-        lambda report: diarizer.diarize(audio, options.speaker_options(), words=transcript.words, on_progress=report),
+    embeddings: list[SpeechEmbeddings] = []
+
+    def speaker_turns(report: Callable[[float], None]) -> list[SpeakerTurn]:
+        speaker_options = options.speaker_options()
+        if isinstance(diarizer, ReclusteringDiarizer):
+            embeddings.append(diarizer.embed(audio, on_progress=report))
+            return diarizer.assign(embeddings[0], speaker_options, words=transcript.words)
+        return diarizer.diarize(audio, speaker_options, words=transcript.words, on_progress=report)
+
+    turns = stages.run("diarize", speaker_turns)
+    result = stages.run(
+        "merge",
+        lambda _report: assemble(transcript, turns, duration=len(audio) / SAMPLE_RATE, diarization=diarizer.name),
     )
-    segments = stages.run("merge", lambda _report: assign_speakers(transcript.segments, turns))
+    if on_artifacts:
+        on_artifacts(Artifacts(transcript=transcript, embeddings=embeddings[0] if embeddings else None))
+    return replace(result, timings=dict(stages.timings))
+
+
+def assemble(
+    transcript: Transcript,
+    turns: Sequence[SpeakerTurn],
+    *,
+    duration: float,
+    diarization: str,
+    timings: dict[str, float] | None = None,
+) -> AnalysisResult:
+    """The result of a transcript and speaker turns: segments split where the speaker changes."""
+    turns = list(turns)
+    segments = assign_speakers(transcript.segments, turns)
     if segments and not turns:
         # Whisper heard words the speech detector missed (very short or quiet audio): one speaker.
         turns = [SpeakerTurn(s.start, s.end, "SPEAKER_00") for s in segments]
         segments = assign_speakers(segments, turns)
     return AnalysisResult(
-        duration=len(audio) / SAMPLE_RATE,
+        duration=duration,
         language=transcript.language,
         model=transcript.model,
         engine=transcript.engine,
-        diarization=diarizer.name,
+        diarization=diarization,
         speakers=tuple(speakers_of(turns)),
         segments=tuple(segments),
         turns=tuple(turns),
-        timings=dict(stages.timings),
+        timings=dict(timings or {}),
     )
-
-
-def speakers_of(turns: list[SpeakerTurn] | tuple[SpeakerTurn, ...]) -> list[Speaker]:
-    """Speakers in order of first appearance, with their talk time (overlapping turns counted once)."""
-    spans: dict[str, list[tuple[float, float]]] = {}
-    for turn in sorted(turns, key=lambda t: t.start):
-        spans.setdefault(turn.speaker, []).append((turn.start, turn.end))
-    return [Speaker(id=s, name=s, talk_time=_union_length(v)) for s, v in spans.items()]
-
-
-def _union_length(spans: list[tuple[float, float]]) -> float:
-    total, reach = 0.0, float("-inf")
-    for start, end in sorted(spans):
-        if end > reach:
-            total += end - max(start, reach)
-            reach = end
-    return total
