@@ -76,7 +76,7 @@ def test_task_page_names_the_engines_that_made_the_result(ctx: AppContext, compl
     # A result of the optional engines, stored the way the worker stores one.
     result = dict(ctx.repo.require(completed_task).result or {}, engine="openai-whisper", model="large-v3", diarization="pyannote")
     task = ctx.repo.create(filename="other.wav", stored_path=None, size_bytes=1, duration=30.0)
-    ctx.repo.claim(task.id, "test")
+    ctx.repo.claim(task.id, "test", stale_before=task.created_at)
     ctx.repo.complete(task.id, result)
     at = _app("pages/task.py", task=task.id)
     at.run()

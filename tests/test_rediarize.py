@@ -15,43 +15,13 @@ from services.artifacts import EMBEDDINGS, TRANSCRIPT, Artifacts
 from services.context import AppContext
 from services.edits import Edits, SegmentEdit, SpeakerLabel
 from services.errors import RerunNotPossible
-from services.jobs import Outcome, run_analysis
+from services.jobs import Outcome
 from services.pipeline import AnalysisOptions
 from services.rediarize import NO_EMBEDDINGS, rediarize, run_rediarization
 from services.reruns import request_rediarization, retry_failed
 from services.schema import AnalysisResult
 from services.trim import analyze_trimmed_file
-
-
-class NoTranscription:
-    """A speech recogniser that fails the test if anything asks it to transcribe."""
-
-    def transcribe(self, *_args, **_kwargs):  # type: ignore[no-untyped-def]
-        raise AssertionError("the re-run transcribed the audio again")
-
-
-def _analysed(ctx: AppContext, data: Path, transcriber, name: str = "sample.wav") -> str:  # type: ignore[no-untyped-def]
-    stored = ctx.storage.save(name, (data / "sample.wav").read_bytes())
-    task = ctx.repo.create(filename=name, stored_path=stored.key, size_bytes=stored.size_bytes, duration=30.0)
-    run = run_analysis(task.id, repo=ctx.repo, storage=ctx.storage, transcriber=lambda: transcriber, artifacts=ctx.artifacts)
-    assert run.outcome is Outcome.COMPLETED, run
-    return task.id
-
-
-@pytest.fixture(scope="module")
-def analysed(ctx: AppContext, data: Path, transcriber) -> str:  # type: ignore[no-untyped-def]
-    return _analysed(ctx, data, transcriber)
-
-
-def _copy(ctx: AppContext, data: Path, source: str) -> str:
-    """A second completed task with the same result and artifacts, and its own copy of the recording."""
-    original = ctx.repo.require(source)
-    stored = ctx.storage.save("copy.wav", (data / "sample.wav").read_bytes())
-    task = ctx.repo.create(filename="copy.wav", stored_path=stored.key, size_bytes=stored.size_bytes, duration=30.0)
-    ctx.repo.claim(task.id, "test", stale_before=task.created_at)
-    files = ctx.artifacts.load(source)
-    ctx.repo.complete(task.id, original.result, also=lambda session: ctx.artifacts.replace_in(session, task.id, files))
-    return task.id
+from tests.tasks import copy_task
 
 
 def _without_timings(result: AnalysisResult) -> dict:  # type: ignore[type-arg]
@@ -79,7 +49,7 @@ def test_reclustering_with_the_same_options_reproduces_the_analysis(ctx: AppCont
 
 
 def test_two_to_three_speakers_without_the_audio_or_the_recogniser(ctx: AppContext, data: Path, analysed: str) -> None:
-    task_id = _copy(ctx, data, analysed)
+    task_id = copy_task(ctx, data, analysed)
     before = AnalysisResult.from_dict(ctx.repo.require(task_id).result)
     assert len(before.speakers) == 2
     # Corrections made on the two-speaker result: a name, a merge, a speaker change and two text fixes.
@@ -174,7 +144,7 @@ def test_with_the_queue_down_the_rerun_waits_in_the_table(
     from services.submissions import QUEUE_DOWN_MESSAGE
     from worker.celery_app import TASK_FOR_KIND, enqueue, make_app
 
-    task_id = _copy(ctx, data, analysed)
+    task_id = copy_task(ctx, data, analysed)
     monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")  # Celery reads it first
     down = make_app(Settings())
     rerun = request_rediarization(
