@@ -162,3 +162,31 @@ def test_after_a_new_speaker_separation_only_unchanged_segments_keep_their_text(
     )  # fmt: skip
     kept = carry_over(MACHINE, new, edits)
     assert kept == Edits(segments=(SegmentEdit(0, text="Hello, I'm Diane."),))  # names, merges, speakers: gone
+
+
+def test_edits_are_stored_per_task_and_go_with_the_task(ctx: AppContext) -> None:
+    from services.db import session_scope
+    from services.deletion import delete_task
+
+    task = ctx.repo.create(filename="stored.wav", stored_path=None, size_bytes=1, duration=20.0)
+    other = ctx.repo.create(filename="other.wav", stored_path=None, size_bytes=1, duration=20.0)
+    assert ctx.edits.rename(task.id, A, "  Diane   Smith ") == "Diane Smith"
+    ctx.edits.merge(task.id, C, B, known=[A, B, C])
+    ctx.edits.save_segment(task.id, 2, SegmentEdit(2, text="Nice to meet you!"))
+    with session_scope(ctx.repo.engine) as session:  # artifacts are written with a result; here directly
+        ctx.artifacts.replace_in(session, task.id, {"transcript.json": b"{}"})
+    edits = ctx.edits.load(task.id)
+    assert edits.names() == {A: "Diane Smith"} and edits.merges() == {C: B}
+    assert edits.segments == (SegmentEdit(2, text="Nice to meet you!"),) and edits.segments[0].edited_at is not None
+    assert ctx.edits.load(other.id) == Edits()  # per task
+
+    ctx.edits.rename(task.id, A, A)  # naming a speaker by its id is no name
+    ctx.edits.unmerge(task.id, C)
+    ctx.edits.revert_segment(task.id, 2)
+    assert ctx.edits.load(task.id) == Edits()
+    with pytest.raises(InvalidEdit, match="at most 80"):
+        ctx.edits.rename(task.id, A, "x" * 81)
+
+    ctx.edits.rename(task.id, A, "Diane")
+    delete_task(task.id, repo=ctx.repo, storage=ctx.storage)
+    assert ctx.edits.load(task.id) == Edits() and ctx.artifacts.load(task.id) == {}

@@ -18,6 +18,7 @@ from services.schema import Segment
 from services.storage import Storage
 
 AUTOPLAY_KEY = "task_autoplay"
+PENDING_KEY = "task_play_at"
 
 
 def moment_from_url() -> float | None:
@@ -31,9 +32,21 @@ def moment_from_url() -> float | None:
 
 
 def play_from(seconds: float) -> None:
-    """Callback: play the recording from ``seconds`` (and keep the moment in the URL)."""
-    st.query_params["t"] = f"{max(0.0, seconds):.2f}".rstrip("0").rstrip(".")
+    """Callback: play the recording from ``seconds``; ``current_moment`` puts it into the URL."""
+    st.session_state[PENDING_KEY] = max(0.0, seconds)
     st.session_state[AUTOPLAY_KEY] = True
+
+
+def current_moment() -> float | None:
+    """The moment to play from: one just chosen (written into the URL now), else ``?t=``.
+
+    Query parameters set inside a callback do not reach the browser's address bar, so the
+    callback leaves the moment in the session and the page body writes it here.
+    """
+    pending = st.session_state.pop(PENDING_KEY, None)
+    if pending is not None:
+        st.query_params["t"] = f"{pending:.2f}".rstrip("0").rstrip(".")
+    return moment_from_url()
 
 
 def segment_at(segments: Sequence[Segment], seconds: float | None) -> int | None:
@@ -69,11 +82,14 @@ def render_player(stored_path: str | None, filename: str, storage: Storage, mome
 
 
 def scroll_to(key: str) -> None:
-    """Scroll the browser to the element with widget key ``key`` once it is on the page."""
+    """Scroll the browser to the element with widget key ``key`` once it is on the page.
+
+    (No ``<`` in the script: the HTML sanitizer drops a script whose text looks like a tag.)
+    """
     selector = f".st-key-{key}"
     st.html(
         "<script>(function(){let n=0;const go=()=>{const el=document.querySelector('" + selector + "');"
-        "if(el){el.scrollIntoView({block:'center',behavior:'smooth'});}else if(n++<40){setTimeout(go,150);}};go();})();"
+        "if(el){el.scrollIntoView({block:'center',behavior:'smooth'});}else if(40>n++){setTimeout(go,150);}};go();})();"
         "</script>",
         unsafe_allow_javascript=True,
     )

@@ -14,7 +14,7 @@ from services.schema import AnalysisResult
 from services.tasks_repo import TaskView
 from ui.exports_view import render_downloads
 from ui.format import ago, duration_label, engines_label, size_label, stage_label, status_label
-from ui.player import moment_from_url, render_player
+from ui.player import current_moment, render_player
 from ui.rerun import render_rerun, render_retry
 from ui.speakers import render_speakers
 from ui.stats_view import render_stats
@@ -65,7 +65,7 @@ def render_result(task: TaskView, ctx: AppContext) -> None:
     if used:
         st.caption(used)
 
-    moment = moment_from_url()
+    moment = current_moment()
     render_player(task.recording.stored_path, task.recording.filename, ctx.storage, moment)
     if not result.segments:
         st.info("No speech was found in this recording.", icon="🔇")

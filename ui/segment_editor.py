@@ -51,7 +51,8 @@ def render_segment_editor(
             )
         close.button("Close", key=f"task_edit_close_{index}", on_click=close_editor, width="stretch")
         if shown.edited:
-            st.caption(f"Original: {original.text.strip()} — {machine.speaker_name(original.speaker) or 'no speaker'}")
+            speaker = result.speaker_name(edits.resolve(original.speaker)) or "no speaker"
+            st.caption(f"Original: {original.text.strip()} — {speaker}")
 
 
 def _save(task_id: str, index: int, machine: AnalysisResult, edits: Edits, repo: EditsRepo, new_id: str) -> None:
