@@ -78,7 +78,9 @@ def remove_task(task_id: TaskId, ctx: AppContext = Depends(app_context)) -> Resp
 def export_task(
     task_id: TaskId,
     format: Annotated[ExportName, Query(description="file format of the export")] = "txt",  # noqa: A002
-    original: Annotated[bool, Query(description="the machine's result, without the analysts' names and corrections")] = False,
+    original: Annotated[
+        bool, Query(description="the machine's result, without the analysts' names and corrections")
+    ] = False,
     ctx: AppContext = Depends(app_context),
 ) -> Response:
     """The completed result as txt, md, srt, vtt, json, rttm, csv or docx (``services.exports``), with the

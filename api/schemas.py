@@ -46,7 +46,9 @@ class SegmentOut(BaseModel):
     speaker: str | None
     text: str
     words: list[WordOut] = []
-    edited: bool = Field(default=False, description="in `edited_result`: an analyst corrected this segment's text or speaker")
+    edited: bool = Field(
+        default=False, description="in `edited_result`: an analyst corrected this segment's text or speaker"
+    )
 
 
 class SpeakerOut(BaseModel):

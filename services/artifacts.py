@@ -68,7 +68,9 @@ class Artifacts:
             RerunNotPossible: the transcript is not among them, or a blob cannot be read.
         """
         if TRANSCRIPT not in files:
-            raise RerunNotPossible("This task's transcript was not saved, so it cannot be re-run without starting over.")
+            raise RerunNotPossible(
+                "This task's transcript was not saved, so it cannot be re-run without starting over."
+            )
         try:
             transcript = _transcript(json.loads(files[TRANSCRIPT]))
             embeddings = _embeddings(files[EMBEDDINGS]) if EMBEDDINGS in files else None
@@ -81,7 +83,9 @@ class Artifacts:
                     edge=float(data.get("edge", 0.0)),
                 )
         except (ValueError, KeyError, TypeError, OSError) as exc:
-            raise RerunNotPossible(f"The saved analysis of this task cannot be read ({exc}); run it again from the start.") from exc
+            raise RerunNotPossible(
+                f"The saved analysis of this task cannot be read ({exc}); run it again from the start."
+            ) from exc
         return cls(transcript=transcript, embeddings=embeddings, time_base=time_base)
 
 

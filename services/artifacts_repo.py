@@ -34,4 +34,6 @@ class ArtifactRepo:
         """Within ``session``'s transaction: make ``files`` the task's artifacts (older ones removed)."""
         session.execute(delete(TaskArtifact).where(TaskArtifact.task_id == task_id))
         now = utcnow()
-        session.add_all(TaskArtifact(task_id=task_id, name=name, data=data, created_at=now) for name, data in files.items())
+        session.add_all(
+            TaskArtifact(task_id=task_id, name=name, data=data, created_at=now) for name, data in files.items()
+        )

@@ -117,7 +117,9 @@ def stats_figure(stats: ConversationStats, colors: dict[str, str]) -> go.Figure:
         (3, [s.interruptions for s in stats.speakers], "%{x} interruptions"),
     ):
         fig.add_trace(
-            go.Bar(x=values, y=names, orientation="h", marker_color=marker, hovertemplate=f"%{{y}}: {fmt}<extra></extra>"),
+            go.Bar(
+                x=values, y=names, orientation="h", marker_color=marker, hovertemplate=f"%{{y}}: {fmt}<extra></extra>"
+            ),
             row=1,
             col=col,
         )

@@ -178,7 +178,9 @@ def tidy_text(text: str) -> str:
     return " ".join((text or "").split())
 
 
-def segment_edit(original: Segment, index: int, *, text: str, speaker: str | None, edits: Edits = Edits()) -> SegmentEdit | None:
+def segment_edit(
+    original: Segment, index: int, *, text: str, speaker: str | None, edits: Edits = Edits()
+) -> SegmentEdit | None:
     """The edit that turns the machine's segment ``original`` into ``text`` said by ``speaker``.
 
     Only what differs is kept: the text when it is not the machine's, the speaker when it is not

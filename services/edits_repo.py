@@ -91,11 +91,19 @@ class EditsRepo:
         session.execute(delete(SegmentEditRow).where(SegmentEditRow.task_id == task_id))
         now = utcnow()
         session.add_all(
-            SpeakerLabelRow(task_id=task_id, speaker_id=label.speaker_id, name=label.name, merged_into=label.merged_into, updated_at=now)
+            SpeakerLabelRow(
+                task_id=task_id,
+                speaker_id=label.speaker_id,
+                name=label.name,
+                merged_into=label.merged_into,
+                updated_at=now,
+            )
             for label in edits.labels
         )
         session.add_all(
-            SegmentEditRow(task_id=task_id, segment_index=e.index, text=e.text, speaker=e.speaker, edited_at=e.edited_at or now)
+            SegmentEditRow(
+                task_id=task_id, segment_index=e.index, text=e.text, speaker=e.speaker, edited_at=e.edited_at or now
+            )
             for e in edits.segments
         )
 

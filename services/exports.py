@@ -53,9 +53,8 @@ def speaker_turns(result: AnalysisResult) -> list[Segment]:
     for seg in result.segments:
         if blocks and blocks[-1].speaker == seg.speaker:
             last = blocks[-1]
-            blocks[-1] = Segment(
-                last.start, seg.end, f"{last.text} {seg.text}".strip(), last.words + seg.words, seg.speaker, last.edited or seg.edited
-            )
+            text = f"{last.text} {seg.text}".strip()
+            blocks[-1] = Segment(last.start, seg.end, text, last.words + seg.words, seg.speaker, last.edited or seg.edited)
         else:
             blocks.append(seg)
     return blocks
@@ -72,7 +71,8 @@ def to_md(result: AnalysisResult, file_id: str = "") -> str:
     people = ", ".join(f"{_md_escape(s.name)} ({short_clock(s.talk_time)})" for s in result.speakers)
     lines = [f"# {title}", ""]
     count = len(result.speakers)
-    lines.append(f"*{short_clock(result.duration)} · {count} speaker{'' if count == 1 else 's'}" + (f": {people}*" if people else "*"))
+    summary = f"{short_clock(result.duration)} · {count} speaker{'' if count == 1 else 's'}"
+    lines.append(f"*{summary}: {people}*" if people else f"*{summary}*")
     for b in speaker_turns(result):
         name = _md_escape(result.speaker_name(b.speaker) or "Unknown")
         lines += ["", f"**{name}** `{short_clock(b.start)}`  ", _md_escape(b.text)]

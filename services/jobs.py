@@ -149,7 +149,9 @@ def run_analysis(
     return run_job(task_id, work, repo=repo, policy=policy, worker=worker)
 
 
-def run_job(task_id: str, work: Work, *, repo: TaskRepo, policy: JobPolicy = JobPolicy(), worker: str | None = None) -> RunResult:
+def run_job(
+    task_id: str, work: Work, *, repo: TaskRepo, policy: JobPolicy = JobPolicy(), worker: str | None = None
+) -> RunResult:
     """Claim the task, do ``work`` under a heartbeat, and store its outcome (or hand it back for a retry)."""
     worker = worker or worker_identity()
     task = _claim(task_id, repo, policy, worker)

@@ -85,7 +85,9 @@ class ReclusteringDiarizer(Diarizer, Protocol):
 
     def embed(self, audio: np.ndarray, *, on_progress: Callable[[float], None] | None = None) -> SpeechEmbeddings: ...
 
-    def assign(self, embeddings: SpeechEmbeddings, options: SpeakerOptions, *, words: Sequence[Word] = ()) -> list[SpeakerTurn]: ...
+    def assign(
+        self, embeddings: SpeechEmbeddings, options: SpeakerOptions, *, words: Sequence[Word] = ()
+    ) -> list[SpeakerTurn]: ...
 
 
 class BuiltinDiarizer:
@@ -97,7 +99,9 @@ class BuiltinDiarizer:
         """Speech regions and one voice embedding per window: the expensive half."""
         return embed_speech(audio, on_progress=on_progress)
 
-    def assign(self, embeddings: SpeechEmbeddings, options: SpeakerOptions, *, words: Sequence[Word] = ()) -> list[SpeakerTurn]:
+    def assign(
+        self, embeddings: SpeechEmbeddings, options: SpeakerOptions, *, words: Sequence[Word] = ()
+    ) -> list[SpeakerTurn]:
         """Cluster the embeddings into speaker turns: the cheap half, repeatable with other options."""
         return assign_turns(embeddings, options, words=words)
 
@@ -151,7 +155,9 @@ def analyze_file(
     """Decode a file and analyse it."""
     stages = _Stages(on_progress)
     audio = stages.run("decode", lambda _report: decode(path))
-    return analyze(audio, transcriber, options, on_progress, diarizer=diarizer, on_artifacts=on_artifacts, _stages=stages)
+    return analyze(
+        audio, transcriber, options, on_progress, diarizer=diarizer, on_artifacts=on_artifacts, _stages=stages
+    )
 
 
 def analyze(

@@ -82,7 +82,8 @@ def run_rediarization(
         ProgressWriter(repo, task_id)("diarize", 0.0)
         stored = Artifacts.from_files(artifacts.load(task_id))
         previous = AnalysisResult.from_dict(task.result) if task.result else None
-        result = rediarize(stored, AnalysisOptions.from_dict(task.options), timings=previous.timings if previous else None)
+        options = AnalysisOptions.from_dict(task.options)
+        result = rediarize(stored, options, timings=previous.timings if previous else None)
         kept = carry_over(previous, result, edits.load(task_id)) if previous else Edits()
         return lambda: repo.complete(
             task_id, result.to_dict(), worker=worker, also=lambda session: edits.replace_in(session, task_id, kept)

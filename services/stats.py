@@ -116,7 +116,9 @@ def _floor_turns(joined: list[SpeakerTurn]) -> dict[str, int]:
     return counts
 
 
-def _overlapping_starts(joined: list[SpeakerTurn], window: float) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+def _overlapping_starts(
+    joined: list[SpeakerTurn], window: float
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     """Per speaker: stretches started over someone else, of those interruptions, and times interrupted."""
     overlaps: dict[str, int] = {}
     interruptions: dict[str, int] = {}

@@ -74,7 +74,8 @@ def render_player(stored_path: str | None, filename: str, storage: Storage, mome
     mime = mimetypes.guess_type(filename)[0] or "audio/wav"
     start = int(moment or 0)
     # A new start_time is a new element: the player re-renders and seeks there.
-    st.audio(_audio_bytes(stored_path, storage), format=mime, start_time=start, autoplay=bool(st.session_state.get(AUTOPLAY_KEY)))
+    autoplay = bool(st.session_state.get(AUTOPLAY_KEY))  # only after a person chose a moment
+    st.audio(_audio_bytes(stored_path, storage), format=mime, start_time=start, autoplay=autoplay)
     if moment is not None:
         st.caption(f"Playing from {short_clock(moment)}. Choose ▶ beside a segment, or click the timeline, to jump.")
     else:

@@ -49,7 +49,7 @@ def what_resets(edits: Edits) -> str:
     """What a re-run of the speakers clears, in words, from the task's corrections."""
     counts = edits.counts()
     cleared = [
-        f"{n} {what}{'' if n == 1 else 's'}"
+        _plural(n, what)
         for n, what in (
             (counts.names, "speaker name"),
             (counts.merges, "merge"),
@@ -57,16 +57,15 @@ def what_resets(edits: Edits) -> str:
         )
         if n
     ]
-    kept = (
-        f" Your {counts.text_changes} text correction{'' if counts.text_changes == 1 else 's'} stay where the segment is unchanged."
-        if counts.text_changes
-        else ""
-    )
-    if not cleared:
-        return "Speaker numbers are assigned afresh." + kept + " Confirm to start."
-    return (
-        "Speaker numbers are assigned afresh, so these are cleared: " + ", ".join(cleared) + "." + kept + " Confirm to start."
-    )
+    n = counts.text_changes
+    kept = f" {_plural(n, 'text correction')} {'is' if n == 1 else 'are'} kept where the segment is unchanged."
+    kept = kept if n else ""
+    cleared_now = f", so these are cleared: {', '.join(cleared)}." if cleared else "."
+    return f"Speaker numbers are assigned afresh{cleared_now}{kept} Confirm to start."
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _choose_options(task: TaskView, speakers: int) -> AnalysisOptions | None:

@@ -37,7 +37,9 @@ def render_segment_editor(
             "Speaker",
             choices,
             index=choices.index(shown.speaker) if shown.speaker in choices else 0,
-            format_func=lambda sid: f"A new speaker ({new_id})" if sid == NEW_SPEAKER else f"{result.speaker_name(sid)} ({sid})",
+            format_func=lambda sid: (
+                f"A new speaker ({new_id})" if sid == NEW_SPEAKER else f"{result.speaker_name(sid)} ({sid})"
+            ),
             key=f"task_edit_speaker_{index}",
         )
         save, revert, close = st.columns(3)
@@ -47,8 +49,9 @@ def render_segment_editor(
         )  # fmt: skip
         if shown.edited:
             revert.button(
-                "Revert to original", key=f"task_revert_{index}", on_click=_revert, args=(task_id, index, repo), width="stretch"
-            )
+                "Revert to original", key=f"task_revert_{index}", on_click=_revert, args=(task_id, index, repo),
+                width="stretch",
+            )  # fmt: skip
         close.button("Close", key=f"task_edit_close_{index}", on_click=close_editor, width="stretch")
         if shown.edited:
             speaker = result.speaker_name(edits.resolve(original.speaker)) or "no speaker"
@@ -66,7 +69,8 @@ def _save(task_id: str, index: int, machine: AnalysisResult, edits: Edits, repo:
         return
     repo.save_segment(task_id, index, edit)
     close_editor()
-    st.toast("Correction saved." if edit else "No change from the original: the segment is the machine's again.", icon="✅")
+    unchanged = "No change from the original: the segment is the machine's again."
+    st.toast("Correction saved." if edit else unchanged, icon="✅")
 
 
 def _revert(task_id: str, index: int, repo: EditsRepo) -> None:

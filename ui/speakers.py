@@ -18,8 +18,13 @@ MERGE_FROM_KEY = "task_merge_from"
 MERGE_INTO_KEY = "task_merge_into"
 
 
-def render_speakers(task_id: str, machine: AnalysisResult, result: AnalysisResult, edits: Edits, repo: EditsRepo) -> None:
-    st.caption("Names are saved for everyone who opens this task and used everywhere: transcript, timeline, statistics and exports.")
+def render_speakers(
+    task_id: str, machine: AnalysisResult, result: AnalysisResult, edits: Edits, repo: EditsRepo
+) -> None:
+    st.caption(
+        "Names are saved for everyone who opens this task and used everywhere: transcript, timeline, "
+        "statistics and exports."
+    )
     names = edits.names()
     for speaker in result.speakers:
         key = f"task_name_{speaker.id}"
@@ -47,8 +52,9 @@ def render_speakers(task_id: str, machine: AnalysisResult, result: AnalysisResul
         line, undo = st.columns([4, 1], vertical_alignment="center")
         line.markdown(f"{speaker_id} is merged into **{result.speaker_name(edits.resolve(into))}**")
         undo.button(
-            f"Separate {speaker_id}", key=f"task_unmerge_{speaker_id}", on_click=_unmerge, args=(task_id, speaker_id, repo)
-        )
+            f"Separate {speaker_id}", key=f"task_unmerge_{speaker_id}", on_click=_unmerge,
+            args=(task_id, speaker_id, repo),
+        )  # fmt: skip
 
 
 def _sync(key: str, stored: str) -> None:

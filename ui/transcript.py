@@ -53,22 +53,23 @@ def render_transcript(
         seg = segments[i]
         if seg.speaker != previous:
             color = colors.get(seg.speaker or "", "#888")
-            st.markdown(
-                f"<span style='color:{color};font-weight:600'>{_html(result.speaker_name(seg.speaker) or 'Unknown')}</span>",
-                unsafe_allow_html=True,
-            )
+            name = _html(result.speaker_name(seg.speaker) or "Unknown")
+            st.markdown(f"<span style='color:{color};font-weight:600'>{name}</span>", unsafe_allow_html=True)
             previous = seg.speaker
         play, text, edit = st.columns([1, 18, 1], vertical_alignment="top", gap="small")
         play.button(
-            "▶", key=f"task_play_{i}", help=f"Play from {short_clock(seg.start)}", on_click=play_from, args=(seg.start,),
-            type="tertiary",
+            "▶", key=f"task_play_{i}", help=f"Play from {short_clock(seg.start)}", on_click=play_from,
+            args=(seg.start,), type="tertiary",
         )  # fmt: skip
         when, words = short_clock(seg.start), md_text(seg.text)
         line = f":blue-background[**{when}**  {words}]" if i == current else f":gray[{when}]  {words}"
         if seg.edited:
             line += "  :orange-badge[✎ edited]"
         text.markdown(line)
-        edit.button("✎", key=f"task_edit_{i}", help="Correct the text or the speaker", on_click=open_editor, args=(i,), type="tertiary")
+        edit.button(
+            "✎", key=f"task_edit_{i}", help="Correct the text or the speaker", on_click=open_editor, args=(i,),
+            type="tertiary",
+        )  # fmt: skip
         if st.session_state.get(EDITING_KEY) == i:
             render_segment_editor(task_id, i, machine, result, edits, repo)
 
