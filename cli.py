@@ -1,6 +1,6 @@
 """FastAudio on the command line.
 
-    python -m cli analyze FILE [--format json|rttm|srt|vtt|txt|csv] [--num-speakers N]   in-process
+    python -m cli analyze FILE [--format json|rttm|srt|vtt|txt|md|csv|docx] [--num-speakers N]   in-process
     python -m cli submit FILE [--wait] [--format ...]                                      via the queue
     python -m cli status TASK_ID
     python -m cli run                                                                      make run
@@ -42,8 +42,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         diarizer=make_diarizer(settings),
     )
     print(file=sys.stderr)
-    print(render(result, args.format, file_id=Path(args.file).stem))
+    _emit(render(result, args.format, file_id=Path(args.file).stem))
     return 0
+
+
+def _emit(body: str | bytes) -> None:
+    """An export on stdout: text as it is, a binary format (DOCX) as raw bytes."""
+    if isinstance(body, bytes):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+    else:
+        print(body)
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
@@ -74,7 +84,7 @@ def _print_final(task, fmt: str, stem: str) -> int:  # type: ignore[no-untyped-d
     if task.status != "completed":
         print(f"task {task.id} {task.status}: {task.error}", file=sys.stderr)
         return 1
-    print(render(AnalysisResult.from_dict(task.result), fmt, file_id=stem))
+    _emit(render(AnalysisResult.from_dict(task.result), fmt, file_id=stem))
     return 0
 
 

@@ -12,9 +12,11 @@ from starlette.routing import Match
 
 from services.errors import (
     FastAudioError,
+    InvalidEdit,
     InvalidOptions,
     ModelNotAvailable,
     RecordingTooLong,
+    RerunNotPossible,
     StorageError,
     TaskNotFinished,
     TaskNotFound,
@@ -26,10 +28,12 @@ from services.errors import (
 STATUS_FOR_ERROR: tuple[tuple[type[FastAudioError], int], ...] = (
     (TaskNotFound, 404),
     (TaskNotFinished, 409),
+    (RerunNotPossible, 409),
     (UploadTooLarge, 413),
     (UnsupportedAudio, 415),
     (RecordingTooLong, 422),
     (InvalidOptions, 422),
+    (InvalidEdit, 422),
     (StorageError, 503),
     (ModelNotAvailable, 503),
 )

@@ -31,7 +31,8 @@ Upload a recording, poll its task, read who said what and when.
    answers at once with a `task_id` and a `poll_url`.
 2. `GET /api/tasks/{task_id}` until `status` is `completed` (the `result` is filled in) or `failed`
    (`error` says why).
-3. `GET /api/tasks/{task_id}/export?format=srt` for subtitles, RTTM, CSV, ...
+3. `GET /api/tasks/{task_id}/export?format=srt` for subtitles, RTTM, CSV, Markdown, DOCX, ... with the
+   speaker names and corrections analysts made on the task page (`&original=true` for the machine's).
 
 When API_TOKEN is set, every call except `/health` and these docs needs `Authorization: Bearer <token>`.
 """

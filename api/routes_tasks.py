@@ -12,6 +12,7 @@ from api.errors import error_responses
 from api.schemas import Status, TaskOut, TaskPageOut, TaskSummaryOut
 from services.context import AppContext
 from services.deletion import delete_task
+from services.edits import apply_edits
 from services.errors import TaskNotFinished, TaskNotFound
 from services.exports import FORMATS, render
 from services.schema import AnalysisResult
@@ -22,6 +23,11 @@ router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 TaskId = Annotated[str, Path(max_length=64, description="the task_id an upload returned")]
 ExportName = Literal[tuple(FORMATS)]  # type: ignore[valid-type]
 MAX_OFFSET = 1_000_000_000
+
+
+def _media_type(name: str) -> str:
+    fmt = FORMATS[name]
+    return fmt.mime if fmt.binary else f"{fmt.mime}; charset=utf-8"
 
 
 def _task(ctx: AppContext, task_id: str) -> TaskView:
@@ -44,8 +50,10 @@ def list_tasks(
 
 @router.get("/{task_id}", response_model=TaskOut, responses=error_responses(401, 404, 422))
 def get_task(task_id: TaskId, ctx: AppContext = Depends(app_context)) -> TaskOut:
-    """Status, stage and percent while the task runs; the result once ``status`` is ``completed``."""
-    return TaskOut.of(_task(ctx, task_id))
+    """Status, stage and percent while the task runs; the result once ``status`` is ``completed``:
+    ``result`` as the machine made it, ``edited_result`` with the analysts' names and corrections."""
+    task = _task(ctx, task_id)
+    return TaskOut.of(task, ctx.edits.load(task.id) if task.result is not None else None)
 
 
 @router.delete("/{task_id}", status_code=204, responses=error_responses(401, 404, 422))
@@ -62,7 +70,7 @@ def remove_task(task_id: TaskId, ctx: AppContext = Depends(app_context)) -> Resp
     responses={
         200: {
             "description": "The result as a file (Content-Disposition: attachment)",
-            "content": {f"{mime}; charset=utf-8": {} for mime in dict.fromkeys(f.mime for f in FORMATS.values())},
+            "content": {_media_type(f.name): {} for f in FORMATS.values()},
         },
         **error_responses(401, 404, 409, 422),
     },
@@ -70,19 +78,26 @@ def remove_task(task_id: TaskId, ctx: AppContext = Depends(app_context)) -> Resp
 def export_task(
     task_id: TaskId,
     format: Annotated[ExportName, Query(description="file format of the export")] = "txt",  # noqa: A002
+    original: Annotated[
+        bool, Query(description="the machine's result, without the analysts' names and corrections")
+    ] = False,
     ctx: AppContext = Depends(app_context),
 ) -> Response:
-    """The completed result as srt, vtt, txt, json, rttm or csv (``services.exports``)."""
+    """The completed result as txt, md, srt, vtt, json, rttm, csv or docx (``services.exports``), with the
+    speaker names and corrections made on the task page (unless ``original=true``)."""
     task = _task(ctx, task_id)
     if task.status != "completed" or task.result is None:
         reason = f": {task.error}" if task.error else "; export it once it has completed"
         raise TaskNotFinished(f"Task {task.id} is {task.status}{reason}")
     fmt = FORMATS[format]
     stem = task.recording.filename.rsplit(".", 1)[0] or "recording"
-    body = render(AnalysisResult.from_dict(task.result), fmt.name, file_id=stem)
+    result = AnalysisResult.from_dict(task.result)
+    if not original:
+        result = apply_edits(result, ctx.edits.load(task.id))
+    body = render(result, fmt.name, file_id=stem)
     return Response(
         body,
-        media_type=f"{fmt.mime}; charset=utf-8",
+        media_type=_media_type(fmt.name),
         headers={"Content-Disposition": attachment(f"{stem}.{fmt.extension}")},
     )
 

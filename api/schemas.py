@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.edits import Edits, apply_edits
+from services.schema import AnalysisResult
 from services.tasks_repo import TaskView
 
 Status = Literal["queued", "processing", "completed", "failed"]
@@ -44,6 +46,9 @@ class SegmentOut(BaseModel):
     speaker: str | None
     text: str
     words: list[WordOut] = []
+    edited: bool = Field(
+        default=False, description="in `edited_result`: an analyst corrected this segment's text or speaker"
+    )
 
 
 class SpeakerOut(BaseModel):
@@ -98,11 +103,20 @@ class TaskSummaryOut(BaseModel):
 class TaskOut(TaskSummaryOut):
     """A task with its result (``null`` until it has completed)."""
 
-    result: ResultOut | None
+    result: ResultOut | None = Field(description="the machine's result, exactly as the analysis produced it")
+    edited_result: ResultOut | None = Field(
+        default=None,
+        description="the result as analysts corrected it on the task page: speaker names, merged speakers, "
+        "corrected segments (`edited: true`); the same as `result` with names when nothing was changed. "
+        "This is what the task page and the exports show.",
+    )
 
     @classmethod
-    def of(cls, task: TaskView) -> TaskOut:
-        return cls(**_summary(task), result=task.result)
+    def of(cls, task: TaskView, edits: Edits | None = None) -> TaskOut:
+        edited = None
+        if task.result is not None:
+            edited = apply_edits(AnalysisResult.from_dict(task.result), edits or Edits()).to_dict()
+        return cls(**_summary(task), result=task.result, edited_result=edited)
 
 
 class TaskPageOut(BaseModel):

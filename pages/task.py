@@ -1,6 +1,7 @@
 """Task: live progress while a recording is analysed, then its transcript, timeline and exports.
 
-The open task lives in the URL (``?task=<id>``) so a reload or a shared link shows the same task.
+The open task lives in the URL (``?task=<id>``) so a reload or a shared link shows the same task;
+``&t=<seconds>`` opens it at a moment of the recording.
 """
 
 import streamlit as st
@@ -38,6 +39,6 @@ if not task.is_final:
 
     _live()
 elif task.status == "failed":
-    render_failure(task)
+    render_failure(task, ctx)
 else:
-    render_result(task, ctx.storage)
+    render_result(task, ctx)

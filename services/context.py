@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from services.artifacts_repo import ArtifactRepo
 from services.config import Settings, get_settings
 from services.db import get_engine, migrate
+from services.edits_repo import EditsRepo
 from services.storage import Storage, open_storage
 from services.tasks_repo import TaskRepo
 
@@ -16,16 +18,23 @@ class AppContext:
     settings: Settings
     repo: TaskRepo
     storage: Storage
+    edits: EditsRepo
+    """Analysts' corrections (speaker names, merges, corrected segments)."""
+    artifacts: ArtifactRepo
+    """What analyses left for re-runs (transcripts, voice embeddings)."""
 
 
 def build_context(settings: Settings, *, run_migrations: bool = True) -> AppContext:
     """Connect to the database (migrating it to the newest schema) and open the upload storage."""
     if run_migrations:
         migrate(settings.database_url)
+    engine = get_engine(settings.database_url)
     return AppContext(
         settings=settings,
-        repo=TaskRepo(get_engine(settings.database_url)),
+        repo=TaskRepo(engine),
         storage=open_storage(settings),
+        edits=EditsRepo(engine),
+        artifacts=ArtifactRepo(engine),
     )
 
 

@@ -61,3 +61,11 @@ class StorageError(FastAudioError):
     """The upload storage (a folder or a bucket) could not be written or read."""
 
     retryable = True
+
+
+class InvalidEdit(FastAudioError):
+    """A correction that cannot be applied (an empty segment, a speaker merged into itself, ...)."""
+
+
+class RerunNotPossible(FastAudioError):
+    """A task cannot be re-run that way (not finished, or what the re-run needs was not saved)."""

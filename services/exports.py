@@ -1,4 +1,9 @@
-"""Exports of an ``AnalysisResult``: txt, srt, vtt, json, rttm, csv. Speaker names are applied."""
+"""Exports of an ``AnalysisResult``: txt, md, srt, vtt, json, rttm, csv and docx. Speaker names are applied.
+
+Exports render whatever result they are given; callers pass the result with the analyst's
+corrections applied (``services.edits.apply_edits``), so names, merges and edits show in every file.
+DOCX is binary and lives in ``services.export_docx``; every other format is UTF-8 text.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,11 @@ class ExportFormat:
     name: str
     extension: str
     mime: str
-    render: Callable[[AnalysisResult, str], str]
+    render: Callable[[AnalysisResult, str], str | bytes]
+    label: str = ""
+    """What a person calls the format ("SubRip subtitles"); buttons show ``name.upper()``."""
+    binary: bool = False
+    """True when ``render`` gives bytes (DOCX), False for UTF-8 text."""
 
 
 def clock(seconds: float, *, sep: str = ".", hours: bool = True) -> str:
@@ -44,7 +53,8 @@ def speaker_turns(result: AnalysisResult) -> list[Segment]:
     for seg in result.segments:
         if blocks and blocks[-1].speaker == seg.speaker:
             last = blocks[-1]
-            blocks[-1] = Segment(last.start, seg.end, f"{last.text} {seg.text}".strip(), last.words + seg.words, seg.speaker)
+            text = f"{last.text} {seg.text}".strip()
+            blocks[-1] = Segment(last.start, seg.end, text, last.words + seg.words, seg.speaker, last.edited or seg.edited)
         else:
             blocks.append(seg)
     return blocks
@@ -53,6 +63,25 @@ def speaker_turns(result: AnalysisResult) -> list[Segment]:
 def to_txt(result: AnalysisResult, file_id: str = "") -> str:
     lines = [f"[{short_clock(b.start)}] {result.speaker_name(b.speaker) or 'Unknown'}: {b.text}" for b in speaker_turns(result)]
     return "\n\n".join(lines) + ("\n" if lines else "")
+
+
+def to_md(result: AnalysisResult, file_id: str = "") -> str:
+    """Markdown: a title, who took part, then the transcript by speaker with times."""
+    title = _md_escape(file_id or "Transcript")
+    people = ", ".join(f"{_md_escape(s.name)} ({short_clock(s.talk_time)})" for s in result.speakers)
+    lines = [f"# {title}", ""]
+    count = len(result.speakers)
+    summary = f"{short_clock(result.duration)} · {count} speaker{'' if count == 1 else 's'}"
+    lines.append(f"*{summary}: {people}*" if people else f"*{summary}*")
+    for b in speaker_turns(result):
+        name = _md_escape(result.speaker_name(b.speaker) or "Unknown")
+        lines += ["", f"**{name}** `{short_clock(b.start)}`  ", _md_escape(b.text)]
+    return "\n".join(lines) + "\n"
+
+
+def _md_escape(text: str) -> str:
+    """Text that Markdown shows as written (no accidental emphasis, links or headings)."""
+    return "".join(f"\\{ch}" if ch in "\\`*_[]<>#|" else ch for ch in text)
 
 
 def _cue_text(result: AnalysisResult, seg: Segment) -> str:
@@ -100,21 +129,36 @@ def to_csv(result: AnalysisResult, file_id: str = "") -> str:
     return out.getvalue()
 
 
+def to_docx(result: AnalysisResult, file_id: str = "") -> bytes:
+    from services.export_docx import to_docx as render_docx  # python-docx loads only when asked for
+
+    return render_docx(result, file_id)
+
+
 FORMATS: dict[str, ExportFormat] = {
     f.name: f
     for f in (
-        ExportFormat("txt", "txt", "text/plain", to_txt),
-        ExportFormat("srt", "srt", "application/x-subrip", to_srt),
-        ExportFormat("vtt", "vtt", "text/vtt", to_vtt),
-        ExportFormat("json", "json", "application/json", to_json),
-        ExportFormat("rttm", "rttm", "text/plain", to_rttm),
-        ExportFormat("csv", "csv", "text/csv", to_csv),
+        ExportFormat("txt", "txt", "text/plain", to_txt, "Plain text"),
+        ExportFormat("md", "md", "text/markdown", to_md, "Markdown"),
+        ExportFormat("srt", "srt", "application/x-subrip", to_srt, "SubRip subtitles"),
+        ExportFormat("vtt", "vtt", "text/vtt", to_vtt, "WebVTT subtitles"),
+        ExportFormat("json", "json", "application/json", to_json, "JSON (the result schema)"),
+        ExportFormat("rttm", "rttm", "text/plain", to_rttm, "RTTM speaker turns"),
+        ExportFormat("csv", "csv", "text/csv", to_csv, "CSV, one row per segment"),
+        ExportFormat(
+            "docx",
+            "docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            to_docx,
+            "Word document",
+            binary=True,
+        ),
     )
 }
 
 
-def render(result: AnalysisResult, fmt: str, file_id: str = "recording") -> str:
-    """The result in format ``fmt`` (one of ``FORMATS``)."""
+def render(result: AnalysisResult, fmt: str, file_id: str = "recording") -> str | bytes:
+    """The result in format ``fmt`` (one of ``FORMATS``): text, or bytes for binary formats (DOCX)."""
     try:
         return FORMATS[fmt].render(result, file_id)
     except KeyError:

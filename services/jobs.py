@@ -3,7 +3,9 @@
 Celery delivers a message at least once, so this module makes a repeated or lost delivery
 harmless: the claim is atomic, an abandoned task (dead worker, stale heartbeat) can be taken over,
 attempts are capped, transient errors are handed back for a retry and bad input fails at once.
-The Celery task bodies call ``run_analysis`` and act on its ``Outcome``; nothing here knows Celery.
+``run_job`` does that for any work on a task row; ``run_analysis`` (here) and
+``services.rediarize.run_rediarization`` are the two kinds of work. The Celery task bodies call them
+and act on the ``Outcome``; nothing here knows Celery.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from sqlalchemy.exc import OperationalError
 from services.errors import FastAudioError, UnsupportedAudio
 from services.heartbeat import Heartbeat
 from services.models import PROCESSING, QUEUED, utcnow
+from services.artifacts import Artifacts
+from services.artifacts_repo import ArtifactRepo
 from services.pipeline import AnalysisOptions, BuiltinDiarizer, Diarizer, analyze_file
 from services.progress import ProgressWriter
 from services.schema import AnalysisResult
@@ -96,7 +100,11 @@ def is_transient(exc: BaseException) -> bool:
 
 
 AnalyzeFile = Callable[..., AnalysisResult]
-"""``analyze_file``'s signature: (path, transcriber, options, on_progress, *, diarizer) -> result."""
+"""``analyze_file``'s signature: (path, transcriber, options, on_progress, *, diarizer, on_artifacts) -> result."""
+
+Work = Callable[[TaskView, str], Callable[[], bool]]
+"""The work on a claimed task: ``work(task, worker)`` does it and returns the final write (which
+returns False when the task is no longer ours). Raising fails or retries the task."""
 
 
 def run_analysis(
@@ -107,6 +115,7 @@ def run_analysis(
     transcriber: Callable[[], Transcriber],
     diarizer: Callable[[], Diarizer] = BuiltinDiarizer,
     analyze: AnalyzeFile = analyze_file,
+    artifacts: ArtifactRepo | None = None,
     policy: JobPolicy = JobPolicy(),
     worker: str | None = None,
 ) -> RunResult:
@@ -116,26 +125,44 @@ def run_analysis(
     this task (with the reason) instead of the worker. ``analyze`` is the analysis to run on the
     stored file (``analyze_file``, or e.g. ``services.vad_trim.analyze_trimmed_file``). The file is
     read through ``storage.open_local``, so a worker never assumes it shares the uploader's disk.
+    With ``artifacts``, what a later re-run can reuse (``services.artifacts``) is stored with the
+    result, in the same transaction.
     """
+
+    def work(task: TaskView, worker: str) -> Callable[[], bool]:
+        if not task.recording.stored_path or not storage.exists(task.recording.stored_path):
+            raise UnsupportedAudio(f"The uploaded file {task.recording.filename} is no longer stored on the server.")
+        kept: list[Artifacts] = []
+        with storage.open_local(task.recording.stored_path) as local:
+            result = analyze(
+                local,
+                transcriber(),
+                AnalysisOptions.from_dict(task.options),
+                ProgressWriter(repo, task_id),
+                diarizer=diarizer(),
+                on_artifacts=kept.append,
+            )
+        files = kept[0].to_files() if kept else {}
+        also = (lambda session: artifacts.replace_in(session, task_id, files)) if artifacts is not None else None
+        return lambda: repo.complete(task_id, result.to_dict(), worker=worker, also=also)
+
+    return run_job(task_id, work, repo=repo, policy=policy, worker=worker)
+
+
+def run_job(
+    task_id: str, work: Work, *, repo: TaskRepo, policy: JobPolicy = JobPolicy(), worker: str | None = None
+) -> RunResult:
+    """Claim the task, do ``work`` under a heartbeat, and store its outcome (or hand it back for a retry)."""
     worker = worker or worker_identity()
     task = _claim(task_id, repo, policy, worker)
     if not isinstance(task, TaskView):
         return task
     with Heartbeat(repo, task_id, worker, policy.heartbeat_interval_s):
         try:
-            if not task.recording.stored_path or not storage.exists(task.recording.stored_path):
-                raise UnsupportedAudio(f"The uploaded file {task.recording.filename} is no longer stored on the server.")
-            with storage.open_local(task.recording.stored_path) as local:
-                result = analyze(
-                    local,
-                    transcriber(),
-                    AnalysisOptions.from_dict(task.options),
-                    ProgressWriter(repo, task_id),
-                    diarizer=diarizer(),
-                )
+            finish = work(task, worker)
         except Exception as exc:
             return _after_error(task, exc, repo, policy, worker)
-    if not _store(lambda: repo.complete(task_id, result.to_dict(), worker=worker)):
+    if not _store(finish):
         log.warning("task %s finished here but is no longer ours; result dropped", task_id)
         return RunResult(Outcome.SKIPPED, repo.get(task_id))
     return RunResult(Outcome.COMPLETED, repo.get(task_id))

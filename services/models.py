@@ -1,7 +1,10 @@
 """The tables: ``recordings`` (an uploaded file) and ``processing_tasks`` (one analysis of it).
 
 The task table is the source of truth for every job: pages poll it, workers write progress and
-results into it. Schema changes go through an Alembic migration in ``services/migrations``.
+results into it. ``processing_tasks.result`` is always the machine's result; what analysts change
+(speaker names, merges, corrected segments) lives beside it in ``speaker_labels`` and
+``segment_edits``, and what a re-run can reuse (the transcript, the voice embeddings) in
+``task_artifacts``. Schema changes go through an Alembic migration in ``services/migrations``.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 QUEUED = "queued"
@@ -69,6 +72,8 @@ class ProcessingTask(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rerun: Mapped[str | None] = mapped_column(String(32))
+    """``"diarize"`` while a re-run of the speaker separation is queued or running (else None)."""
 
     recording: Mapped[Recording] = relationship(back_populates="tasks")
     events: Mapped[list[TaskEvent]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
@@ -89,3 +94,38 @@ class TaskEvent(Base):
     worker: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SpeakerLabel(Base):
+    """What an analyst said about one speaker of a task: a name, or that it is another speaker."""
+
+    __tablename__ = "speaker_labels"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), primary_key=True)
+    speaker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    merged_into: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SegmentEdit(Base):
+    """An analyst's correction of one segment of the machine result (by its index there)."""
+
+    __tablename__ = "segment_edits"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), primary_key=True)
+    segment_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    text: Mapped[str | None] = mapped_column(Text)
+    speaker: Mapped[str | None] = mapped_column(String(64))
+    edited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TaskArtifact(Base):
+    """A named blob an analysis left for later re-runs (the transcript, the voice embeddings)."""
+
+    __tablename__ = "task_artifacts"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -4,28 +4,32 @@ Speech activity (Silero) runs once: the recogniser listens only where there is s
 diarizer embeds only the speech. A recording with one person per channel is diarized channel by
 channel (``services.channels``). ``analyze`` reports progress as ``on_progress(stage, fraction)``
 where ``fraction`` is the share of the whole analysis done (0..1); it never knows who listens
-(a task row, a CLI progress line, a test).
+(a task row, a CLI progress line, a test). Likewise ``on_artifacts(Artifacts)`` receives what a later re-run can reuse (the transcript before
+speakers were assigned, and the voice embeddings when the diarizer computes reusable ones).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
-from typing import Any, Callable, Protocol, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 from services.assign import assign_speakers
+from services.artifacts import Artifacts
 from services.audio import decode_channels
 from services.channels import channels_are_distinct, embed_channels
 from services.diarize import SpeakerOptions, SpeechEmbeddings, assign_turns, embed_speech
 from services.errors import InvalidOptions
-from services.schema import SAMPLE_RATE, AnalysisResult, Speaker, SpeakerTurn, Transcript, Word
+from services.schema import SAMPLE_RATE, AnalysisResult, SpeakerTurn, Transcript, Word
 from services.transcribe import Transcriber
+from services.turns import speakers_of
 from services.vad import asr_regions, speech_probabilities
 
 ProgressCallback = Callable[[str, float], None]
+ArtifactsCallback = Callable[[Artifacts], None]
 
 # The share of the whole run each stage takes, measured on CPU with tiny.en (see docs/BENCHMARKS.md).
 STAGE_SHARES = {"decode": 0.02, "vad": 0.08, "transcribe": 0.6, "diarize": 0.25, "cluster": 0.02, "merge": 0.03}
@@ -82,6 +86,28 @@ class Diarizer(Protocol):
         A backend may ignore both.
         """
         ...
+
+
+@runtime_checkable
+class ReclusteringDiarizer(Diarizer, Protocol):
+    """A diarizer in two steps: ``embed`` (expensive, needs the audio) and ``assign`` (cheap).
+
+    The pipeline keeps what ``embed`` returns, so ``assign`` can run again later with other
+    speaker options without the audio (``services.rediarize``).
+    """
+
+    def embed(
+        self,
+        audio: np.ndarray,
+        *,
+        on_progress: Callable[[float], None] | None = None,
+        speech_probs: np.ndarray | None = None,
+        channels: np.ndarray | None = None,
+    ) -> SpeechEmbeddings: ...
+
+    def assign(
+        self, embeddings: SpeechEmbeddings, options: SpeakerOptions, *, words: Sequence[Word] = ()
+    ) -> list[SpeakerTurn]: ...
 
 
 class BuiltinDiarizer:
@@ -159,6 +185,7 @@ def analyze_file(
     on_progress: ProgressCallback | None = None,
     *,
     diarizer: Diarizer | None = None,
+    on_artifacts: ArtifactsCallback | None = None,
 ) -> AnalysisResult:
     """Decode a file and analyse it; a recording with one voice per channel keeps its channels."""
     stages = _Stages(on_progress)
@@ -166,7 +193,10 @@ def analyze_file(
     audio = decoded[0] if len(decoded) == 1 else decoded.mean(axis=0)
     separate = decoded if len(decoded) > 1 and channels_are_distinct(decoded) else None
     del decoded  # with shared channels only the downmix is kept
-    return analyze(audio, transcriber, options, on_progress, diarizer=diarizer, channels=separate, _stages=stages)
+    return analyze(
+        audio, transcriber, options, on_progress,
+        diarizer=diarizer, channels=separate, on_artifacts=on_artifacts, _stages=stages,
+    )  # fmt: skip
 
 
 def analyze(
@@ -177,9 +207,16 @@ def analyze(
     *,
     diarizer: Diarizer | None = None,
     channels: np.ndarray | None = None,
+    on_artifacts: ArtifactsCallback | None = None,
     _stages: _Stages | None = None,
 ) -> AnalysisResult:
-    """Who said what, when, in 16 kHz mono float32 ``audio`` (``channels``: see ``Diarizer``)."""
+    """Who said what, when, in 16 kHz mono float32 ``audio``.
+
+    Args:
+        channels: ``(C, samples)`` when each channel holds other voices (see ``Diarizer``).
+        on_artifacts: called once, before returning, with the transcript and (for a
+            ``ReclusteringDiarizer``) the voice embeddings, for re-runs that skip the expensive steps.
+    """
     diarizer = diarizer or BuiltinDiarizer()
     stages = _stages or _Stages(on_progress)
     duration = len(audio) / SAMPLE_RATE
@@ -189,11 +226,12 @@ def analyze(
         "transcribe", lambda report: transcriber.transcribe(audio, report, speech=speech)
     )
     speakers = options.speaker_options()
-    if isinstance(diarizer, BuiltinDiarizer):
-        emb = stages.run(
+    embeddings: SpeechEmbeddings | None = None
+    if isinstance(diarizer, ReclusteringDiarizer):
+        embeddings = stages.run(
             "diarize", lambda report: diarizer.embed(audio, on_progress=report, speech_probs=probs, channels=channels)
         )
-        turns = stages.run("cluster", lambda _report: diarizer.assign(emb, speakers, words=transcript.words))
+        turns = stages.run("cluster", lambda _report: diarizer.assign(embeddings, speakers, words=transcript.words))
     else:
         turns = stages.run(
             "diarize",
@@ -201,7 +239,25 @@ def analyze(
                 audio, speakers, words=transcript.words, on_progress=report, speech_probs=probs, channels=channels
             ),
         )
-    segments = stages.run("merge", lambda _report: assign_speakers(transcript.segments, turns))
+    result = stages.run(
+        "merge", lambda _report: assemble(transcript, turns, duration=duration, diarization=diarizer.name)
+    )
+    if on_artifacts:
+        on_artifacts(Artifacts(transcript=transcript, embeddings=embeddings))
+    return replace(result, timings=dict(stages.timings))
+
+
+def assemble(
+    transcript: Transcript,
+    turns: Sequence[SpeakerTurn],
+    *,
+    duration: float,
+    diarization: str,
+    timings: dict[str, float] | None = None,
+) -> AnalysisResult:
+    """The result of a transcript and speaker turns: segments split where the speaker changes."""
+    turns = list(turns)
+    segments = assign_speakers(transcript.segments, turns)
     if segments and not turns:
         # Whisper heard words the speech detector missed (very short or quiet audio): one speaker.
         turns = [SpeakerTurn(s.start, s.end, "SPEAKER_00") for s in segments]
@@ -211,26 +267,9 @@ def analyze(
         language=transcript.language,
         model=transcript.model,
         engine=transcript.engine,
-        diarization=diarizer.name,
+        diarization=diarization,
         speakers=tuple(speakers_of(turns)),
         segments=tuple(segments),
         turns=tuple(turns),
-        timings=dict(stages.timings),
+        timings=dict(timings or {}),
     )
-
-
-def speakers_of(turns: list[SpeakerTurn] | tuple[SpeakerTurn, ...]) -> list[Speaker]:
-    """Speakers in order of first appearance, with their talk time (overlapping turns counted once)."""
-    spans: dict[str, list[tuple[float, float]]] = {}
-    for turn in sorted(turns, key=lambda t: t.start):
-        spans.setdefault(turn.speaker, []).append((turn.start, turn.end))
-    return [Speaker(id=s, name=s, talk_time=_union_length(v)) for s, v in spans.items()]
-
-
-def _union_length(spans: list[tuple[float, float]]) -> float:
-    total, reach = 0.0, float("-inf")
-    for start, end in sorted(spans):
-        if end > reach:
-            total += end - max(start, reach)
-            reach = end
-    return total

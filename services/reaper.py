@@ -42,7 +42,8 @@ def reap(
     """One pass over the table.
 
     Args:
-        enqueue: sends ``(task id, task kind)`` to the workers (raises when the broker is unreachable).
+        enqueue: sends ``(task id, job)`` to the workers (raises when the broker is unreachable);
+            the job is ``TaskView.job``: the task's kind, or ``rediarize`` for a re-run of the speakers.
         in_broker: ids of the tasks the broker holds (waiting or delivered, not yet acknowledged);
             None when the broker could not be read, which skips re-sending.
     """
@@ -64,7 +65,7 @@ def reap(
         if task.id in in_broker:
             continue
         try:
-            enqueue(task.id, task.kind)
+            enqueue(task.id, task.job)
         except Exception:
             log.warning("reaper could not send task %s; the broker may be down", task.id, exc_info=True)
             errors += 1

@@ -43,25 +43,33 @@ class Word:
 
 @dataclass(frozen=True)
 class Segment:
-    """A stretch of transcript, optionally attributed to a speaker."""
+    """A stretch of transcript, optionally attributed to a speaker.
+
+    ``edited`` is True when a person corrected the text or the speaker (``services.edits``); the
+    machine's own segments never carry it, and ``to_dict`` writes the key only when it is True.
+    """
 
     start: float
     end: float
     text: str
     words: tuple[Word, ...] = ()
     speaker: str | None = None
+    edited: bool = False
 
     def with_speaker(self, speaker: str | None) -> Segment:
         return replace(self, speaker=speaker)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "start": round(self.start, 3),
             "end": round(self.end, 3),
             "speaker": self.speaker,
             "text": self.text,
             "words": [w.to_dict() for w in self.words],
         }
+        if self.edited:
+            data["edited"] = True
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Segment:
@@ -71,6 +79,7 @@ class Segment:
             text=str(data.get("text", "")),
             words=tuple(Word.from_dict(w) for w in data.get("words") or ()),
             speaker=data.get("speaker"),
+            edited=bool(data.get("edited", False)),
         )
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine, delete, func, select, update
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import Session, defer, joinedload
 
 from services.db import session_scope
 from services.errors import TaskNotFound
@@ -67,10 +67,17 @@ class TaskView:
     started_at: datetime | None
     heartbeat_at: datetime | None
     completed_at: datetime | None
+    rerun: str | None = None
+    """``"diarize"`` while a re-run of the speaker separation is queued or running."""
 
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def job(self) -> str:
+        """What a worker does with this row: its ``kind``, or ``"rediarize"`` for a re-run of the speakers."""
+        return "rediarize" if self.rerun == "diarize" else self.kind
 
     @classmethod
     def of(cls, row: ProcessingTask, *, with_result: bool = True) -> TaskView:
@@ -99,6 +106,7 @@ class TaskView:
             started_at=_aware(row.started_at),
             heartbeat_at=_aware(row.heartbeat_at),
             completed_at=_aware(row.completed_at),
+            rerun=row.rerun,
         )
 
 
@@ -276,30 +284,80 @@ class TaskRepo:
                 session.add(TaskEvent(task_id=task_id, event="reaped", detail="heartbeat went stale", at=utcnow()))
         return bool(updated)
 
+    def requeue(
+        self,
+        task_id: str,
+        *,
+        from_statuses: tuple[str, ...],
+        options: dict[str, Any] | None = None,
+        rerun: str | None = None,
+        reason: str = "",
+    ) -> TaskView | None:
+        """Put a finished task back in the queue as a new job (attempts start again at zero).
+
+        Only a task whose status is in ``from_statuses`` moves; None otherwise (someone else moved
+        it first). The stored result stays until the new run replaces it.
+
+        Args:
+            options: new analysis options (None keeps the task's).
+            rerun: ``"diarize"`` to re-run only the speaker separation; None for the whole analysis.
+        """
+        values: dict[str, Any] = dict(
+            status=QUEUED, stage="queued", progress=0, error=None, attempts=0, worker=None, started_at=None,
+            heartbeat_at=None, completed_at=None, enqueued_at=None, rerun=rerun,
+        )  # fmt: skip
+        if options is not None:
+            values["options"] = options
+        with session_scope(self.engine) as session:
+            updated = session.execute(
+                update(ProcessingTask)
+                .where(ProcessingTask.id == task_id, ProcessingTask.status.in_(from_statuses))
+                .values(**values)
+            ).rowcount
+            if updated:
+                session.add(TaskEvent(task_id=task_id, event="requeued", detail=reason or rerun or "analysis", at=utcnow()))
+        return self.get(task_id) if updated else None
+
     def mark_enqueued(self, task_id: str) -> None:
         """Remember that a message for this task was just handed to the broker."""
         with session_scope(self.engine) as session:
             session.execute(update(ProcessingTask).where(ProcessingTask.id == task_id).values(enqueued_at=utcnow()))
 
-    def complete(self, task_id: str, result: dict[str, Any], worker: str | None = None) -> bool:
-        """Store the result and mark the task ``completed``."""
+    def complete(
+        self,
+        task_id: str,
+        result: dict[str, Any],
+        worker: str | None = None,
+        *,
+        also: Callable[[Session], None] | None = None,
+    ) -> bool:
+        """Store the result and mark the task ``completed``.
+
+        Args:
+            also: more writes that belong to the result (its artifacts, the edits that still
+                apply); run in the same transaction, only when the task was ours to complete.
+        """
         return self._finish(
             task_id,
             "completed",
             worker,
+            also=also,
             status=COMPLETED,
             stage="done",
             progress=100,
             result=result,
             num_speakers=len(result.get("speakers") or ()),
             error=None,
+            rerun=None,
         )
 
     def fail(self, task_id: str, message: str, worker: str | None = None) -> bool:
         """Mark the task ``failed`` with a message for a person."""
         return self._finish(task_id, "failed", worker, status=FAILED, stage="failed", error=message)
 
-    def _finish(self, task_id: str, event: str, worker: str | None, **values: Any) -> bool:
+    def _finish(
+        self, task_id: str, event: str, worker: str | None, *, also: Callable[[Session], None] | None = None, **values: Any
+    ) -> bool:
         now = utcnow()
         condition = [ProcessingTask.id == task_id, ProcessingTask.status.not_in(FINAL_STATUSES)]
         if worker is not None:
@@ -308,6 +366,8 @@ class TaskRepo:
             updated = session.execute(
                 update(ProcessingTask).where(*condition).values(completed_at=now, heartbeat_at=None, **values)
             ).rowcount
+            if updated and also is not None:
+                also(session)
             if updated or session.get(ProcessingTask, task_id) is not None:
                 # "-ignored": a late copy tried to finish a task that is final or no longer its own
                 outcome = event if updated else f"{event}-ignored"

@@ -24,8 +24,9 @@ from typing import Sequence
 
 import numpy as np
 
+from services.artifacts import Artifacts, TimeBase
 from services.audio import decode
-from services.pipeline import AnalysisOptions, Diarizer, ProgressCallback, analyze, speakers_of
+from services.pipeline import AnalysisOptions, ArtifactsCallback, Diarizer, ProgressCallback, analyze, speakers_of
 from services.schema import SAMPLE_RATE, AnalysisResult, Segment, SpeakerTurn, Word
 from services.transcribe import Transcriber
 
@@ -190,12 +191,14 @@ def analyze_trimmed_file(
     on_progress: ProgressCallback | None = None,
     *,
     diarizer: Diarizer | None = None,
+    on_artifacts: ArtifactsCallback | None = None,
     trim: TrimOptions = TrimOptions(),
 ) -> AnalysisResult:
     """Decode, cut the silence, analyse, and map every time back to the original recording.
 
     Same signature as ``services.pipeline.analyze_file``, so ``services.jobs.run_analysis`` runs
-    either. Timings gain ``trim``; the result's ``duration`` is the original's.
+    either. Timings gain ``trim``; the result's ``duration`` is the original's. The artifacts are
+    timed on the trimmed audio and carry the kept spans (``TimeBase``), so a re-run maps back the same way.
     """
     report = on_progress or (lambda _stage, _fraction: None)
     report("decode", 0.0)
@@ -207,7 +210,13 @@ def analyze_trimmed_file(
     del audio
     report("trim", TRIM_END)
     trimmed_at = time.perf_counter()
-    result = analyze(trimmed.audio, transcriber, options, on_progress, diarizer=diarizer)
+    time_base = TimeBase(spans=trimmed.spans, original_duration=trimmed.original_duration, edge=trim.padding)
+
+    def keep(artifacts: Artifacts) -> None:
+        if on_artifacts:
+            on_artifacts(replace(artifacts, time_base=time_base))
+
+    result = analyze(trimmed.audio, transcriber, options, on_progress, diarizer=diarizer, on_artifacts=keep)
     mapped = map_result(result, trimmed.spans, trimmed.original_duration, edge=trim.padding)
     timings = {"decode": decoded - started, "trim": trimmed_at - decoded, **result.timings}
     return replace(mapped, timings=timings)

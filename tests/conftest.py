@@ -123,3 +123,11 @@ def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: dict[s
     c = Cluster(tmp_path, monkeypatch, environment, **FAST)
     yield c
     c.stop()
+
+
+@pytest.fixture(scope="session")
+def analysed(ctx: AppContext, data: Path, transcriber) -> str:  # type: ignore[no-untyped-def]
+    """One real analysis of sample.wav by the worker's job, artifacts included. Read it; change a ``copy_task``."""
+    from tests.tasks import analysed_task
+
+    return analysed_task(ctx, data, transcriber)

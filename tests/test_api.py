@@ -113,8 +113,8 @@ def test_export_needs_a_completed_task_and_a_known_format(client: TestClient, ct
     assert answer.status_code == 409 and "is queued" in answer.json()["detail"]
     ctx.repo.fail(waiting.id, "broken.")
     assert client.get(f"/api/tasks/{waiting.id}/export").json()["detail"] == f"Task {waiting.id} is failed: broken."
-    answer = client.get(f"/api/tasks/{waiting.id}/export", params={"format": "docx"})
-    assert answer.status_code == 422 and answer.json()["detail"].startswith("format: Input should be 'txt', 'srt'")
+    answer = client.get(f"/api/tasks/{waiting.id}/export", params={"format": "pdf"})
+    assert answer.status_code == 422 and answer.json()["detail"].startswith("format: Input should be 'txt', 'md', 'srt'")
 
 
 def test_the_list_pages_and_filters(client: TestClient, ctx: AppContext) -> None:

@@ -4,6 +4,9 @@ import csv
 import io
 import json
 
+import docx
+
+from services.edits import Edits, SegmentEdit, SpeakerLabel, apply_edits
 from services.exports import FORMATS, clock, render, speaker_turns
 from services.schema import AnalysisResult, Segment, Speaker, SpeakerTurn, Word
 
@@ -66,5 +69,74 @@ def test_csv_one_row_per_segment() -> None:
 
 def test_every_format_renders_an_empty_result() -> None:
     empty = AnalysisResult(duration=1.0, language="en", model="tiny.en", speakers=(), segments=())
+    for fmt in FORMATS.values():
+        assert isinstance(render(empty, fmt.name), bytes if fmt.binary else str), fmt.name
+
+
+def test_there_are_eight_formats_and_only_docx_is_binary() -> None:
+    assert list(FORMATS) == ["txt", "md", "srt", "vtt", "json", "rttm", "csv", "docx"]
+    assert [f.name for f in FORMATS.values() if f.binary] == ["docx"]
+
+
+# The machine said SPEAKER_00/SPEAKER_01; an analyst named SPEAKER_01 "Sheila", corrected a word and
+# gave the second segment to Sheila.
+EDITED = apply_edits(
+    RESULT,
+    Edits(
+        labels=(SpeakerLabel("SPEAKER_01", "Sheila"),),
+        segments=(SegmentEdit(1, text="How are you doing?", speaker="SPEAKER_01"),),
+    ),
+)
+
+
+def _text(fmt: str) -> str:
+    body = render(EDITED, fmt, file_id="call")
+    if isinstance(body, bytes):  # DOCX: read it back the way Word would
+        return "\n".join(p.text for p in docx.Document(io.BytesIO(body)).paragraphs)
+    return body
+
+
+def test_every_format_carries_names_and_corrections() -> None:
     for name in FORMATS:
-        assert isinstance(render(empty, name), str)
+        text = _text(name)
+        assert "Diane" in text and "Sheila" in text, name
+        assert "SPEAKER_01" not in text or name == "json", name  # JSON keeps ids beside the names
+        if name != "rttm":  # RTTM holds turns, not words
+            assert "How are you doing?" in text and "How are you?" not in text, name
+
+
+def test_rttm_turns_follow_a_reassigned_segment() -> None:
+    assert render(EDITED, "rttm", file_id="call").splitlines() == [
+        "SPEAKER call 1 0.500 1.500 <NA> <NA> Diane <NA> <NA>",
+        "SPEAKER call 1 2.000 1.500 <NA> <NA> Sheila <NA> <NA>",
+        "SPEAKER call 1 61.250 2.000 <NA> <NA> Sheila <NA> <NA>",
+    ]
+
+
+def test_markdown_and_docx_group_blocks_by_speaker() -> None:
+    md = render(EDITED, "md", file_id="call")
+    assert md.startswith("# call\n")
+    assert "**Diane** `0:00`  \nHello there.\n" in md
+    assert "**Sheila** `0:02`  \nHow are you doing? Fine, thanks.\n" in md
+    paragraphs = [p.text for p in docx.Document(io.BytesIO(render(EDITED, "docx", file_id="call"))).paragraphs]
+    assert paragraphs[0] == "call"
+    assert paragraphs[-4:] == ["Diane  0:00", "Hello there.", "Sheila  0:02", "How are you doing? Fine, thanks."]
+
+
+def test_markdown_shows_odd_names_and_text_as_written() -> None:
+    odd = apply_edits(RESULT, Edits(labels=(SpeakerLabel("SPEAKER_00", "*Dr_Who*"),)))
+    md = render(odd, "md")
+    assert "**\\*Dr\\_Who\\***" in md
+
+
+def test_json_export_has_names_and_marks_edited_segments() -> None:
+    data = json.loads(render(EDITED, "json"))
+    assert [s["name"] for s in data["speakers"]] == ["Diane", "Sheila"]
+    assert [s.get("edited", False) for s in data["segments"]] == [False, True, False]
+    assert data["segments"][1]["speaker"] == "SPEAKER_01" and data["segments"][1]["words"] == []
+    assert AnalysisResult.from_dict(data) == EDITED
+
+
+def test_csv_rows_use_names_and_corrected_text() -> None:
+    rows = list(csv.reader(io.StringIO(render(EDITED, "csv"))))
+    assert rows[2] == ["2.000", "3.500", "Sheila", "How are you doing?"]

@@ -15,6 +15,7 @@ from tests.helpers import ROOT, child_env
 from tests.postgres import temporary_database
 
 HEAD = head_revision()
+EDIT_TABLES = {"speaker_labels", "segment_edits", "task_artifacts"}
 MIGRATE = "from services.db import migrate; import sys; migrate(sys.argv[1]); print('migrated')"
 
 
@@ -50,7 +51,7 @@ def test_concurrent_migrations_on_postgres_all_succeed_once(postgres_url: str) -
     assert all(r.returncode == 0 for r in results), [r.stderr[-2000:] for r in results]
     assert _version(postgres_url) == [HEAD]
     tables = set(inspect(get_engine(postgres_url)).get_table_names())
-    assert {"recordings", "processing_tasks", "alembic_version"} <= tables
+    assert {"recordings", "processing_tasks", "alembic_version"} | EDIT_TABLES <= tables
 
 
 def test_the_task_table_life_cycle_on_postgres(postgres_url: str) -> None:
@@ -72,3 +73,19 @@ def test_concurrent_migrations_on_sqlite_all_succeed(tmp_path: Path) -> None:
     results = _migrate_concurrently(url)
     assert all(r.returncode == 0 for r in results), [r.stderr[-2000:] for r in results]
     assert _version(url) == [HEAD]
+    assert EDIT_TABLES <= set(inspect(get_engine(url)).get_table_names())
+
+
+def test_the_edits_migration_goes_down_and_up_again(tmp_path: Path) -> None:
+    from alembic import command
+
+    from services.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'downgrade.db'}"
+    migrate(url)
+    command.downgrade(alembic_config(url), "0002")
+    engine = get_engine(url)
+    assert not EDIT_TABLES & set(inspect(engine).get_table_names())
+    assert "rerun" not in {c["name"] for c in inspect(engine).get_columns("processing_tasks")}
+    migrate(url)
+    assert _version(url) == [HEAD] and EDIT_TABLES <= set(inspect(get_engine(url)).get_table_names())

@@ -1,15 +1,25 @@
-"""Streamlit rendering of a task: header, live progress, and the finished result."""
+"""Streamlit rendering of a task: header, live progress, and the finished result.
+
+The finished result is the machine's result with the analyst's corrections applied
+(``services.edits.apply_edits``); every part of the page and every export shows that one view.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from services.charts import speaker_colors, talk_time_figure, timeline_figure
-from services.exports import FORMATS, render, short_clock, speaker_turns
+from services.context import AppContext
+from services.edits import apply_edits
 from services.schema import AnalysisResult
-from services.storage import Storage
 from services.tasks_repo import TaskView
+from ui.exports_view import render_downloads
 from ui.format import ago, duration_label, engines_label, size_label, stage_label, status_label
+from ui.player import current_moment, render_player
+from ui.rerun import render_rerun, render_retry
+from ui.speakers import render_speakers
+from ui.stats_view import render_stats
+from ui.timeline import render_timeline
+from ui.transcript import render_transcript
 
 
 def render_header(task: TaskView) -> None:
@@ -22,6 +32,8 @@ def render_header(task: TaskView) -> None:
 
 def render_progress(task: TaskView) -> None:
     """Stage and percent of a task that is not final yet."""
+    if task.rerun == "diarize":
+        st.caption("Separating the speakers again; the transcript is kept.")
     if task.status == "queued":
         st.progress(0, text=f"{stage_label('queued')}…")
         st.caption("A worker picks it up as soon as one is free.")
@@ -31,14 +43,18 @@ def render_progress(task: TaskView) -> None:
         st.caption(f"Started {ago(task.started_at)} on {task.worker or 'a worker'}.")
 
 
-def render_failure(task: TaskView) -> None:
+def render_failure(task: TaskView, ctx: AppContext) -> None:
     st.error(task.error or "The analysis failed for an unknown reason.", icon="❌")
-    st.caption("Nothing else was affected. Fix the file and upload it again, or ask an administrator.")
+    st.caption("Nothing else was affected. Run it again, or fix the file and upload it again, or ask an administrator.")
+    render_retry(task, ctx)
 
 
-def render_result(task: TaskView, storage: Storage) -> None:
-    result = AnalysisResult.from_dict(task.result or {})
-    words = sum(len(s.words) for s in result.segments)
+def render_result(task: TaskView, ctx: AppContext) -> None:
+    machine = AnalysisResult.from_dict(task.result or {})
+    edits = ctx.edits.load(task.id)
+    result = apply_edits(machine, edits)
+    stem = task.recording.filename.rsplit(".", 1)[0] or "recording"
+    words = sum(len(s.text.split()) for s in result.segments)
     cols = st.columns(5)
     cols[0].metric("Duration", duration_label(result.duration))
     cols[1].metric("Speakers", len(result.speakers))
@@ -49,46 +65,19 @@ def render_result(task: TaskView, storage: Storage) -> None:
     if used:
         st.caption(used)
 
-    if task.recording.stored_path and storage.exists(task.recording.stored_path):
-        with storage.open_local(task.recording.stored_path) as local:
-            st.audio(local.read_bytes())  # read now: a remote storage's local copy is gone after the block
-
+    moment = current_moment()
+    render_player(task.recording.stored_path, task.recording.filename, ctx.storage, moment)
     if not result.segments:
         st.info("No speech was found in this recording.", icon="🔇")
     else:
-        st.plotly_chart(timeline_figure(result), key="task_timeline", width="stretch")
-        left, right = st.columns([2, 1])
-        with left:
-            st.subheader("Transcript")
-            _transcript(result)
-        with right:
-            st.plotly_chart(talk_time_figure(result), key="task_talk_time", width="stretch")
-    _downloads(task, result)
-
-
-def _transcript(result: AnalysisResult) -> None:
-    colors = speaker_colors(result)
-    for block in speaker_turns(result):
-        color = colors.get(block.speaker or "", "#888")
-        name = result.speaker_name(block.speaker) or "Unknown"
-        st.markdown(
-            f"<span style='color:{color};font-weight:600'>{name}</span> "
-            f"<span style='color:#888;font-size:0.85em'>{short_clock(block.start)}–{short_clock(block.end)}</span>",
-            unsafe_allow_html=True,
-        )
-        st.write(block.text)
-
-
-def _downloads(task: TaskView, result: AnalysisResult) -> None:
-    stem = task.recording.filename.rsplit(".", 1)[0] or "recording"
+        render_timeline(result)
+        transcript, speakers, stats = st.tabs(["Transcript", "Speakers", "Statistics"])
+        with transcript:
+            render_transcript(task.id, machine, result, edits, ctx.edits, moment)
+        with speakers:
+            render_speakers(task.id, machine, result, edits, ctx.edits)
+        with stats:
+            render_stats(result, stem)
     st.subheader("Export")
-    cols = st.columns(len(FORMATS))
-    for col, fmt in zip(cols, FORMATS.values()):
-        col.download_button(
-            fmt.name.upper(),
-            data=render(result, fmt.name, file_id=stem),
-            file_name=f"{stem}.{fmt.extension}",
-            mime=fmt.mime,
-            key=f"task_download_{fmt.name}",
-            width="stretch",
-        )
+    render_downloads(result, stem)
+    render_rerun(task, len(result.speakers), edits, ctx)

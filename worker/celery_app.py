@@ -18,8 +18,10 @@ ANALYZE_TASK = "worker.tasks.process_audio_file"
 REAP_TASK = "worker.tasks.reap_tasks"
 HOUSEKEEPING_TASK = "worker.tasks.housekeeping"
 VAD_TASK = "worker.tasks.process_vad_recording"
-TASK_FOR_KIND = {"analyze": ANALYZE_TASK, "vad_recording": VAD_TASK}
-"""The Celery task that runs a task row of each ``kind`` (a reaper re-sending rows needs it too)."""
+REDIARIZE_TASK = "worker.tasks.rediarize_task"
+TASK_FOR_KIND = {"analyze": ANALYZE_TASK, "vad_recording": VAD_TASK, "rediarize": REDIARIZE_TASK}
+"""The Celery task that runs a task row of each job (``TaskView.job``: its ``kind``, or ``rediarize``
+for a re-run of the speakers); a reaper re-sending rows needs it too."""
 LONGEST_JOB_S = 4 * 3600  # above the longest allowed recording's analysis time
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
@@ -73,6 +75,11 @@ def enqueue(task_id: str, task_name: str = ANALYZE_TASK, *, via: Celery | None =
         retry=True,
         retry_policy=PUBLISH_RETRY,
     )
+
+
+def enqueue_job(task_id: str, job: str) -> None:
+    """Send a task row to the Celery task for ``job`` (``TaskView.job``)."""
+    enqueue(task_id, TASK_FOR_KIND[job])
 
 
 def enqueuer(kind: str) -> Callable[[str], None]:

@@ -11,12 +11,13 @@ from celery.signals import worker_ready
 from services.context import get_context
 from services.engines import make_diarizer, make_transcriber
 from services.housekeeping import clean_up
-from services.jobs import AnalyzeFile, JobPolicy, Outcome, run_analysis
+from services.jobs import AnalyzeFile, JobPolicy, Outcome, RunResult, run_analysis
 from services.pipeline import Diarizer, analyze_file
 from services.reaper import reap
+from services.rediarize import run_rediarization
 from services.transcribe import Transcriber
 from services.trim import analyze_trimmed_file
-from worker.celery_app import ANALYZE_TASK, HOUSEKEEPING_TASK, REAP_TASK, TASK_FOR_KIND, VAD_TASK, app, enqueue
+from worker.celery_app import ANALYZE_TASK, HOUSEKEEPING_TASK, REAP_TASK, REDIARIZE_TASK, VAD_TASK, app, enqueue_job
 from worker.monitor import task_ids_in_broker
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,13 @@ def _run(task: Task, task_id: str, analyze: AnalyzeFile) -> str:
         transcriber=_transcriber,
         diarizer=_diarizer,
         analyze=analyze,
+        artifacts=ctx.artifacts,
         policy=JobPolicy.from_settings(ctx.settings),
     )
+    return _outcome(task, run)
+
+
+def _outcome(task: Task, run: RunResult) -> str:
     if run.outcome is Outcome.RETRY:
         # The row is back to `queued`; if this re-send is lost too, the reaper sends it again.
         raise task.retry(countdown=run.retry_in, max_retries=None)
@@ -62,6 +68,16 @@ def process_vad_recording(self: Task, task_id: str) -> str:
     return _run(self, task_id, analyze_trimmed_file)
 
 
+@app.task(name=REDIARIZE_TASK, bind=True)
+def rediarize_task(self: Task, task_id: str) -> str:
+    """Separate the speakers of task row ``task_id`` again with the options in its row (no transcription)."""
+    ctx = get_context()
+    run = run_rediarization(
+        task_id, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits, policy=JobPolicy.from_settings(ctx.settings)
+    )
+    return _outcome(self, run)
+
+
 @app.task(name=REAP_TASK)
 def reap_tasks() -> dict[str, int]:
     """Re-send tasks the broker lost; recover tasks whose worker died."""
@@ -69,7 +85,7 @@ def reap_tasks() -> dict[str, int]:
     s = ctx.settings
     report = reap(
         ctx.repo,
-        enqueue=lambda task_id, kind: enqueue(task_id, TASK_FOR_KIND[kind]),
+        enqueue=enqueue_job,
         in_broker=task_ids_in_broker(),
         max_attempts=s.max_attempts,
         stale_after_s=s.stale_after_seconds,

@@ -1,0 +1,28 @@
+"""Completed tasks made the way a worker makes them, for tests of what comes after an analysis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.context import AppContext
+from services.jobs import Outcome, run_analysis
+
+
+def analysed_task(ctx: AppContext, data: Path, transcriber, name: str = "sample.wav") -> str:  # type: ignore[no-untyped-def]
+    """A task analysed in-process by the worker's own job (so its artifacts are stored too)."""
+    stored = ctx.storage.save(name, (data / "sample.wav").read_bytes())
+    task = ctx.repo.create(filename=name, stored_path=stored.key, size_bytes=stored.size_bytes, duration=30.0)
+    run = run_analysis(task.id, repo=ctx.repo, storage=ctx.storage, transcriber=lambda: transcriber, artifacts=ctx.artifacts)
+    assert run.outcome is Outcome.COMPLETED, run
+    return task.id
+
+
+def copy_task(ctx: AppContext, data: Path, source: str, name: str = "copy.wav") -> str:
+    """Another completed task with the result and artifacts of ``source`` and its own stored recording."""
+    original = ctx.repo.require(source)
+    stored = ctx.storage.save(name, (data / "sample.wav").read_bytes())
+    task = ctx.repo.create(filename=name, stored_path=stored.key, size_bytes=stored.size_bytes, duration=30.0)
+    ctx.repo.claim(task.id, "test", stale_before=task.created_at)
+    files = ctx.artifacts.load(source)
+    ctx.repo.complete(task.id, original.result or {}, also=lambda session: ctx.artifacts.replace_in(session, task.id, files))
+    return task.id

@@ -1,0 +1,27 @@
+"""One download button per export format, with the analyst's names and corrections applied."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import streamlit as st
+
+from services.exports import FORMATS, render
+from services.schema import AnalysisResult
+
+
+def render_downloads(result: AnalysisResult, stem: str) -> None:
+    """Buttons labelled with the format (``SRT``, ``DOCX``...); a file is rendered when it is clicked."""
+    st.caption("Every file uses the speaker names and corrections shown on this page.")
+    cols = st.columns(len(FORMATS))
+    for col, fmt in zip(cols, FORMATS.values()):
+        col.download_button(
+            fmt.name.upper(),
+            data=partial(render, result, fmt.name, stem),
+            file_name=f"{stem}.{fmt.extension}",
+            mime=fmt.mime,
+            key=f"task_download_{fmt.name}",
+            help=fmt.label,
+            on_click="ignore",
+            width="stretch",
+        )

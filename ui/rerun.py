@@ -1,0 +1,117 @@
+"""Re-running from the task page: the speaker separation with another speaker count, or a failed task.
+
+Re-separating the speakers keeps the transcript (nothing is transcribed again) and takes seconds.
+Before it starts, the page says which corrections it will clear and asks to confirm.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from services.context import AppContext
+from services.edits import Edits
+from services.errors import FastAudioError, InvalidOptions
+from services.pipeline import AnalysisOptions
+from services.reruns import can_rediarize, request_rediarization, retry_failed
+from services.tasks_repo import TaskView
+from worker.celery_app import enqueue_job
+
+PENDING_KEY = "task_rerun_pending"
+AUTO, EXACTLY, BETWEEN = "Detect automatically", "Exactly", "Between"
+
+
+def render_rerun(task: TaskView, speakers: int, edits: Edits, ctx: AppContext) -> None:
+    with st.expander("Re-run speaker separation", icon=":material/group:"):
+        reason = can_rediarize(task, ctx.artifacts)
+        if reason:
+            st.info(reason)
+            return
+        st.caption(
+            "Separates the speakers again with another number of speakers. The transcript is kept, "
+            "so this takes seconds, not a new transcription."
+        )
+        options = _choose_options(task, speakers)
+        if options is None:
+            return
+        if st.session_state.get(PENDING_KEY) != task.id:
+            st.button("Re-run speaker separation", key="task_rerun_start", on_click=_ask, args=(task.id,))
+            return
+        st.warning(what_resets(edits), icon="⚠️")
+        confirm, cancel = st.columns(2)
+        confirm.button(
+            "Confirm re-run", key="task_rerun_confirm", type="primary", on_click=_confirm, args=(task.id, options, ctx),
+            width="stretch",
+        )  # fmt: skip
+        cancel.button("Cancel", key="task_rerun_cancel", on_click=_cancel, width="stretch")
+
+
+def what_resets(edits: Edits) -> str:
+    """What a re-run of the speakers clears, in words, from the task's corrections."""
+    counts = edits.counts()
+    cleared = [
+        _plural(n, what)
+        for n, what in (
+            (counts.names, "speaker name"),
+            (counts.merges, "merge"),
+            (counts.speaker_changes, "speaker change of a segment"),
+        )
+        if n
+    ]
+    n = counts.text_changes
+    kept = f" {_plural(n, 'text correction')} {'is' if n == 1 else 'are'} kept where the segment is unchanged."
+    kept = kept if n else ""
+    cleared_now = f", so these are cleared: {', '.join(cleared)}." if cleared else "."
+    return f"Speaker numbers are assigned afresh{cleared_now}{kept} Confirm to start."
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _choose_options(task: TaskView, speakers: int) -> AnalysisOptions | None:
+    mode = st.radio("Number of speakers", [AUTO, EXACTLY, BETWEEN], key="task_rerun_mode", horizontal=True)
+    try:
+        if mode == EXACTLY:
+            n = st.number_input("Speakers", 1, 20, max(1, min(20, speakers + 1)), key="task_rerun_num")
+            return AnalysisOptions(num_speakers=int(n))
+        if mode == BETWEEN:
+            low, high = st.columns(2)
+            lo = low.number_input("At least", 1, 20, 1, key="task_rerun_min")
+            hi = high.number_input("At most", 1, 20, max(2, min(20, speakers + 1)), key="task_rerun_max")
+            return AnalysisOptions(min_speakers=int(lo), max_speakers=int(hi))
+        return AnalysisOptions()
+    except InvalidOptions as exc:
+        st.error(str(exc))
+        return None
+
+
+def _ask(task_id: str) -> None:
+    st.session_state[PENDING_KEY] = task_id
+
+
+def _cancel() -> None:
+    st.session_state[PENDING_KEY] = None
+
+
+def _confirm(task_id: str, options: AnalysisOptions, ctx: AppContext) -> None:
+    st.session_state[PENDING_KEY] = None
+    try:
+        rerun = request_rediarization(task_id, options, repo=ctx.repo, artifacts=ctx.artifacts, enqueue=enqueue_job)
+    except FastAudioError as exc:
+        st.toast(str(exc), icon="⚠️")
+        return
+    st.toast(rerun.message, icon="🔁" if rerun.enqueued else "📭")
+
+
+def render_retry(task: TaskView, ctx: AppContext) -> None:
+    """For a failed task: run it again (attempts start from zero)."""
+    st.button("Run again", key="task_retry", icon=":material/replay:", on_click=_retry, args=(task.id, ctx))
+
+
+def _retry(task_id: str, ctx: AppContext) -> None:
+    try:
+        rerun = retry_failed(task_id, repo=ctx.repo, storage=ctx.storage, artifacts=ctx.artifacts, enqueue=enqueue_job)
+    except FastAudioError as exc:
+        st.toast(str(exc), icon="⚠️")
+        return
+    st.toast(rerun.message, icon="🔁" if rerun.enqueued else "📭")

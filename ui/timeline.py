@@ -1,0 +1,29 @@
+"""The speaker timeline of the task page: clicking a bar plays the recording from there."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from services.charts import moment_of, timeline_figure
+from services.schema import AnalysisResult
+from ui.player import play_from
+
+TIMELINE_KEY = "task_timeline"
+
+
+def render_timeline(result: AnalysisResult) -> None:
+    st.plotly_chart(
+        timeline_figure(result),
+        key=TIMELINE_KEY,
+        width="stretch",
+        on_select=_clicked,
+        selection_mode="points",
+    )
+
+
+def _clicked() -> None:
+    state = st.session_state.get(TIMELINE_KEY)
+    points = (state or {}).get("selection", {}).get("points", []) if isinstance(state, dict) else state.selection.points
+    moment = moment_of(list(points or []))
+    if moment is not None:
+        play_from(moment)
