@@ -61,3 +61,15 @@ class StorageError(FastAudioError):
     """The upload storage (a folder or a bucket) could not be written or read."""
 
     retryable = True
+
+
+class TaskCancelled(FastAudioError):
+    """The task stopped being this worker's to run: cancelled by a person, deleted, or taken over.
+
+    Raised from the progress callback, so a running analysis stops at its next progress report;
+    ``services.jobs.run_analysis`` catches it and leaves the row as it is.
+    """
+
+
+class TaskAlreadyFinished(FastAudioError):
+    """A cancel came for a task that has already completed, failed or been cancelled."""

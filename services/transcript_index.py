@@ -1,0 +1,93 @@
+"""The searchable copy of transcripts: one ``transcript_segments`` row per segment, and full-text
+search over it in the database's own dialect.
+
+SQLite: the FTS5 table ``transcript_fts`` indexes ``transcript_segments.text`` (external content;
+triggers keep it in step, see migration ``0004_search``). PostgreSQL: a GIN index over
+``to_tsvector('simple', text)``. Both use word tokens without stemming, so a query finds the same
+segments on either. ``TaskRepo`` calls these inside its own transactions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import ColumnElement, FromClause, column, delete, func, insert, literal_column, table, text
+from sqlalchemy.orm import Session
+
+from services.models import TranscriptSegment
+from services.search_query import SearchQuery
+
+MARK_START, MARK_END = "\ue000", "\ue001"
+"""Private-use characters around each matched word in a snippet (never in a transcript)."""
+SNIPPET_WORDS = 16
+TS_CONFIG = "'simple'"  # a literal, so queries match the GIN index expression exactly
+
+_FTS = table("transcript_fts", column("rowid"))
+
+
+def segment_rows(task_id: str, segments: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``transcript_segments`` rows for a result's ``segments`` (dicts of the one result schema)."""
+    rows = []
+    for position, segment in enumerate(segments):
+        rows.append(
+            {
+                "task_id": task_id,
+                "position": position,
+                "start": float(segment.get("start") or 0.0),
+                "end": float(segment.get("end") or 0.0),
+                "speaker": segment.get("speaker"),
+                "text": str(segment.get("text") or ""),
+            }
+        )
+    return rows
+
+
+def replace_segments(session: Session, task_id: str, segments: Iterable[Mapping[str, Any]]) -> int:
+    """Make the task's searchable segments exactly ``segments``; returns how many there are now."""
+    session.execute(delete(TranscriptSegment).where(TranscriptSegment.task_id == task_id))
+    rows = segment_rows(task_id, segments)
+    if rows:
+        session.execute(insert(TranscriptSegment), rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """The dialect's pieces of a search: where segments come from, the match, and a marked snippet."""
+
+    source: FromClause
+    condition: ColumnElement[bool]
+    snippet: ColumnElement[str]
+
+
+def matcher(dialect: str, query: SearchQuery) -> Matcher:
+    """The full-text match of ``query`` for ``dialect`` (``sqlite`` or ``postgresql``)."""
+    segments = TranscriptSegment.__table__
+    if dialect == "sqlite":
+        return Matcher(
+            source=_FTS.join(segments, segments.c.id == _FTS.c.rowid),
+            condition=text("transcript_fts MATCH :fts_query").bindparams(fts_query=query.fts5()),
+            snippet=func.snippet(literal_column("transcript_fts"), 0, MARK_START, MARK_END, "…", SNIPPET_WORDS),
+        )
+    if dialect == "postgresql":
+        tsquery = func.to_tsquery(literal_column(TS_CONFIG), query.tsquery())
+        options = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxFragments=1, MaxWords={SNIPPET_WORDS}, MinWords=10"
+        return Matcher(
+            source=segments,
+            condition=func.to_tsvector(literal_column(TS_CONFIG), segments.c.text).op("@@")(tsquery),
+            snippet=func.ts_headline(literal_column(TS_CONFIG), segments.c.text, tsquery, options),
+        )
+    raise NotImplementedError(f"Transcript search supports SQLite and PostgreSQL, not {dialect}.")
+
+
+def snippet_pieces(snippet: str) -> list[tuple[str, bool]]:
+    """``(text, matched)`` pieces of a marked snippet, in order; empty pieces are left out."""
+    pieces: list[tuple[str, bool]] = []
+    for i, part in enumerate(snippet.split(MARK_START)):
+        matched, _, rest = part.partition(MARK_END) if i else ("", "", part)
+        if matched:
+            pieces.append((matched, True))
+        if rest:
+            pieces.append((rest, False))
+    return pieces
