@@ -463,7 +463,7 @@ class TaskRepo:
             updated = session.execute(
                 update(ProcessingTask)
                 .where(ProcessingTask.id == task_id, ProcessingTask.status.in_((QUEUED, PROCESSING)))
-                .values(status=CANCELLED, stage="cancelled", completed_at=now, heartbeat_at=None)
+                .values(status=CANCELLED, completed_at=now, heartbeat_at=None)  # stage and percent: how far it got
             ).rowcount
             if updated:
                 session.add(TaskEvent(task_id=task_id, event="cancelled", at=now))
