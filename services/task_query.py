@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, func
 
@@ -73,24 +73,42 @@ class TaskFilter:
         return clauses
 
 
-def order_by(sort: str) -> list[Any]:
+class SortColumns(NamedTuple):
+    """The columns a sort reads: the tables' own, or the same-named columns of a subquery."""
+
+    created_at: Any = ProcessingTask.created_at
+    id: Any = ProcessingTask.id
+    duration: Any = Recording.duration
+    filename: Any = Recording.filename
+
+
+def order_by(sort: str, columns: SortColumns = SortColumns()) -> list[Any]:
     """ORDER BY terms for a key of ``SORTS``; ties fall back to newest first, then the id (stable paging).
+
+    Time and id run in the same direction, so newest and oldest are one walk over an index.
 
     Raises:
         InvalidOptions: ``sort`` is not a key of ``SORTS``.
     """
-    newest = [ProcessingTask.created_at.desc(), ProcessingTask.id]
+    c = columns
+    newest = [c.created_at.desc(), c.id.desc()]
     if sort == "newest":
         return newest
     if sort == "oldest":
-        return [ProcessingTask.created_at.asc(), ProcessingTask.id]
+        return [c.created_at.asc(), c.id.asc()]
     if sort == "longest":
-        return [Recording.duration.desc().nulls_last(), *newest]
+        return [c.duration.desc().nulls_last(), *newest]
     if sort == "shortest":
-        return [Recording.duration.asc().nulls_last(), *newest]
+        return [c.duration.asc().nulls_last(), *newest]
     if sort == "name":
-        return [func.lower(Recording.filename), *newest]
+        return [func.lower(c.filename), *newest]
     raise InvalidOptions(f"Unknown sort {sort!r}; choose one of {', '.join(SORTS)}.")
+
+
+def needs_recording(sort: str, filters: TaskFilter | None) -> bool:
+    """Whether the sort or the filters read the ``recordings`` table (duration or name)."""
+    by_duration = filters is not None and (filters.min_duration is not None or filters.max_duration is not None)
+    return sort in ("longest", "shortest", "name") or by_duration
 
 
 def _utc(value: datetime) -> datetime:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from sqlalchemy import Engine, delete, false, func, select, update
-from sqlalchemy.orm import Session, contains_eager, defer, joinedload
+from sqlalchemy.orm import Session, defer, joinedload
 
 from services import transcript_index
 from services.db import session_scope
@@ -34,7 +34,7 @@ from services.models import (
     utcnow,
 )
 from services.search_query import SearchQuery, parse
-from services.task_query import TaskFilter, order_by
+from services.task_query import SortColumns, TaskFilter, needs_recording, order_by
 
 SEARCH_COUNT_CAP = 1000
 """Search counts matches up to this many; beyond it the page says "1000+" (counting all is slow)."""
@@ -225,31 +225,31 @@ class TaskRepo:
     ) -> list[TaskView]:
         """A page of tasks, without their (large) result payloads.
 
+        The page's ids are chosen first (filter, order, limit: on SQLite all from the covering
+        listing index), then only those rows are read: a row's other columns sit behind its result.
+
         Args:
             status: only tasks in this status (shorthand for ``filters.statuses``).
             oldest_first: shorthand for ``sort="oldest"``.
             filters: History's conditions (``services.task_query.TaskFilter``).
             sort: a key of ``services.task_query.SORTS``; newest first by default.
         """
-        query = (
-            select(ProcessingTask)
-            .join(ProcessingTask.recording)
-            .options(contains_eager(ProcessingTask.recording), defer(ProcessingTask.result))
-            .where(*self._conditions(status, filters))
-            .order_by(*order_by(sort or ("oldest" if oldest_first else "newest")))
-            .limit(limit)
-            .offset(offset)
-        )
+        sort = sort or ("oldest" if oldest_first else "newest")
+        ids_query = select(ProcessingTask.id).where(*self._conditions(status, filters))
+        if needs_recording(sort, filters):
+            ids_query = ids_query.join(Recording, Recording.id == ProcessingTask.recording_id)
+        ids_query = ids_query.order_by(*order_by(sort)).limit(limit).offset(offset)
         with session_scope(self.engine) as session:
-            return [TaskView.of(row, with_result=False) for row in session.scalars(query)]
+            ids = list(session.scalars(ids_query))
+            views = self._views(session, set(ids))
+        return [views[task_id] for task_id in ids if task_id in views]
 
     def count(self, status: str | None = None, *, filters: TaskFilter | None = None) -> int:
         query = select(func.count()).select_from(ProcessingTask)
-        conditions = self._conditions(status, filters)
-        if filters is not None and (filters.min_duration is not None or filters.max_duration is not None):
+        if needs_recording("newest", filters):
             query = query.join(Recording, Recording.id == ProcessingTask.recording_id)
         with session_scope(self.engine) as session:
-            return int(session.scalar(query.where(*conditions)) or 0)
+            return int(session.scalar(query.where(*self._conditions(status, filters))) or 0)
 
     @staticmethod
     def _conditions(status: str | None, filters: TaskFilter | None) -> list[Any]:
@@ -265,27 +265,40 @@ class TaskRepo:
 
         Hits are ordered by their task (``sort``, as in ``list_tasks``), then by time in the
         recording; ``filters`` apply to their tasks. The full-text SQL is the database's own
-        (``services.transcript_index``): FTS5 on SQLite, ``tsvector`` on PostgreSQL.
+        (``services.transcript_index``): FTS5 on SQLite, ``tsvector`` on PostgreSQL. Snippets are
+        made for the page's hits only.
         """
         query = parse(text)
         if query.empty:
             return SearchPage((), 0, query)
-        match = transcript_index.matcher(self.engine.dialect.name, query)
+        dialect = self.engine.dialect.name
+        match = transcript_index.matcher(dialect, query)
         segments = TranscriptSegment.__table__.c
+        columns = [ProcessingTask.id, ProcessingTask.created_at]
+        tasks_query = select(*columns).where(*self._conditions(None, filters))
+        if needs_recording(sort, filters):
+            columns += [Recording.duration, Recording.filename]
+            tasks_query = tasks_query.add_columns(Recording.duration, Recording.filename).join(
+                Recording, Recording.id == ProcessingTask.recording_id
+            )
+        tasks = tasks_query.cte("matching_tasks")
+        if match.materialize_tasks:
+            tasks = tasks.prefix_with("MATERIALIZED")
+        sort_columns = SortColumns(tasks.c.created_at, tasks.c.id, tasks.c.get("duration"), tasks.c.get("filename"))
         matching = (
-            select(segments.task_id, segments.start, segments.end, segments.speaker, match.snippet.label("snippet"))
+            select(segments.id, segments.task_id, segments.start, segments.end, segments.speaker)
             .select_from(match.source)
-            .join(ProcessingTask, ProcessingTask.id == segments.task_id)
-            .join(Recording, Recording.id == ProcessingTask.recording_id)
-            .where(match.condition, *self._conditions(None, filters))
+            .join(tasks, tasks.c.id == segments.task_id)
+            .where(match.condition)
         )
-        page = matching.order_by(*order_by(sort), segments.start).limit(limit).offset(offset)
+        page = matching.order_by(*order_by(sort, sort_columns), segments.start).limit(limit).offset(offset)
         counted = matching.with_only_columns(segments.id).limit(SEARCH_COUNT_CAP + 1).subquery()
         with session_scope(self.engine) as session:
             rows = session.execute(page).all()
             total = int(session.scalar(select(func.count()).select_from(counted)) or 0)
-            tasks = self._views(session, {row.task_id for row in rows})
-        hits = tuple(SearchHit(tasks[r.task_id], r.start, r.end, r.speaker, r.snippet or "") for r in rows)
+            snippets = transcript_index.snippets(session, dialect, query, [r.id for r in rows])
+            views = self._views(session, {r.task_id for r in rows})
+        hits = tuple(SearchHit(views[r.task_id], r.start, r.end, r.speaker, snippets.get(r.id, "")) for r in rows)
         return SearchPage(hits, total, query)
 
     @staticmethod

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import ColumnElement, FromClause, column, delete, func, insert, literal_column, table, text
+from sqlalchemy import ColumnElement, FromClause, column, delete, func, insert, literal_column, select, table, text
 from sqlalchemy.orm import Session
 
 from services.models import TranscriptSegment
@@ -54,11 +54,13 @@ def replace_segments(session: Session, task_id: str, segments: Iterable[Mapping[
 
 @dataclass(frozen=True)
 class Matcher:
-    """The dialect's pieces of a search: where segments come from, the match, and a marked snippet."""
+    """The dialect's pieces of a search: where matching segments come from, and the match itself."""
 
     source: FromClause
     condition: ColumnElement[bool]
-    snippet: ColumnElement[str]
+    materialize_tasks: bool
+    """Whether the filtered tasks should be computed once up front (SQLite: reading a task row walks
+    past its large result, so a search reads tasks from the covering listing index instead)."""
 
 
 def matcher(dialect: str, query: SearchQuery) -> Matcher:
@@ -68,17 +70,43 @@ def matcher(dialect: str, query: SearchQuery) -> Matcher:
         return Matcher(
             source=_FTS.join(segments, segments.c.id == _FTS.c.rowid),
             condition=text("transcript_fts MATCH :fts_query").bindparams(fts_query=query.fts5()),
-            snippet=func.snippet(literal_column("transcript_fts"), 0, MARK_START, MARK_END, "…", SNIPPET_WORDS),
+            materialize_tasks=True,
         )
     if dialect == "postgresql":
-        tsquery = func.to_tsquery(literal_column(TS_CONFIG), query.tsquery())
-        options = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxFragments=1, MaxWords={SNIPPET_WORDS}, MinWords=10"
         return Matcher(
             source=segments,
-            condition=func.to_tsvector(literal_column(TS_CONFIG), segments.c.text).op("@@")(tsquery),
-            snippet=func.ts_headline(literal_column(TS_CONFIG), segments.c.text, tsquery, options),
+            condition=func.to_tsvector(literal_column(TS_CONFIG), segments.c.text).op("@@")(_tsquery(query)),
+            materialize_tasks=False,
         )
     raise NotImplementedError(f"Transcript search supports SQLite and PostgreSQL, not {dialect}.")
+
+
+def snippets(session: Session, dialect: str, query: SearchQuery, segment_ids: Iterable[int]) -> dict[int, str]:
+    """Marked snippets (``MARK_START``/``MARK_END`` around matches) of a page of matching segments.
+
+    Computed only for the segments shown, after the page was chosen: making one is far dearer
+    than finding a match.
+    """
+    ids = list(segment_ids)
+    if not ids:
+        return {}
+    segments = TranscriptSegment.__table__
+    if dialect == "sqlite":
+        snippet = func.snippet(literal_column("transcript_fts"), 0, MARK_START, MARK_END, "…", SNIPPET_WORDS)
+        rows = session.execute(
+            select(_FTS.c.rowid, snippet)
+            .where(text("transcript_fts MATCH :fts_query").bindparams(fts_query=query.fts5()))
+            .where(_FTS.c.rowid.in_(ids))
+        )
+    else:
+        options = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxFragments=1, MaxWords={SNIPPET_WORDS}, MinWords=10"
+        headline = func.ts_headline(literal_column(TS_CONFIG), segments.c.text, _tsquery(query), options)
+        rows = session.execute(select(segments.c.id, headline).where(segments.c.id.in_(ids)))
+    return {int(row[0]): str(row[1] or "") for row in rows}
+
+
+def _tsquery(query: SearchQuery) -> ColumnElement[Any]:
+    return func.to_tsquery(literal_column(TS_CONFIG), query.tsquery())
 
 
 def snippet_pieces(snippet: str) -> list[tuple[str, bool]]:

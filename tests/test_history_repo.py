@@ -342,3 +342,18 @@ def _backfill_check(url: str) -> None:
     assert [(h.task.id, h.start) for h in hits] == [(done, 6.5)]
     assert repo.search("evening").hits[0].start == 1.5
     repo.engine.dispose()
+
+
+def test_migration_0004_goes_down_and_up_again(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cycle.db'}"
+    migrate(url)
+    command.downgrade(alembic_config(url), "0002")
+    engine = create_db_engine(url)
+    with engine.connect() as conn:
+        names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
+    assert not {n for n in names if "transcript" in n or n == "ix_processing_tasks_listing"}
+    engine.dispose()
+    migrate(url)
+    repo = TaskRepo(create_db_engine(url))
+    _task(repo, "again.wav", result=_result(JERSEY))
+    assert repo.search("jersey").total == 1

@@ -6,6 +6,13 @@ dialect-specific: on SQLite an FTS5 table with external content, kept in step by
 PostgreSQL a GIN index over ``to_tsvector('simple', text)``. The status ``cancelled`` needs no
 change: ``status`` is a plain string column.
 
+SQLite keeps a row's columns in order, and a completed task's result (tens of KB) sits in the
+middle, on overflow pages: reading ``created_at`` or ``num_speakers`` of a row walks its whole
+result. History's listing therefore reads from ``ix_processing_tasks_listing``, which covers every
+column its filters and newest/oldest order need (PostgreSQL keeps large values out of line; it
+does not need it). ``ix_processing_tasks_status_completed_at`` finds the latest runs for the
+time-left estimate on both.
+
 Revision ID: 0004
 Revises: 0002
 Create Date: 2026-11-28
@@ -74,7 +81,13 @@ def upgrade() -> None:
         sa.Column("text", sa.Text, nullable=False),
     )
     op.create_index("ix_transcript_segments_task_id", "transcript_segments", ["task_id"])
+    op.create_index("ix_processing_tasks_status_completed_at", "processing_tasks", ["status", "completed_at"])
     if dialect == "sqlite":
+        op.create_index(
+            "ix_processing_tasks_listing",
+            "processing_tasks",
+            ["created_at", "id", "status", "num_speakers", "recording_id"],
+        )
         for statement in SQLITE_FTS:
             op.execute(statement)
         op.execute(SQLITE_BACKFILL)  # the insert trigger fills the FTS table
@@ -84,7 +97,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_processing_tasks_status_completed_at", "processing_tasks")
     if op.get_bind().dialect.name == "sqlite":
+        op.drop_index("ix_processing_tasks_listing", "processing_tasks")
         for trigger in ("transcript_segments_ai", "transcript_segments_ad", "transcript_segments_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS transcript_fts")
