@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.errors import TaskAlreadyFinished, TaskNotFound
+from services.errors import TaskAlreadyFinished
 from services.tasks_repo import TaskRepo, TaskView
 
 
