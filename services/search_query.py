@@ -2,8 +2,9 @@
 
 The input is never passed through as query syntax: it is split into words (letters and digits),
 so no input can be a syntax error. Quoted parts are phrases (the words in that order); other words
-must all appear, each as a prefix (``amer`` finds "Americans"). Both dialects get the same meaning:
-an FTS5 MATCH expression for SQLite, a ``to_tsquery`` string for PostgreSQL.
+must all appear, each as a prefix once it has ``MIN_PREFIX`` characters (``amer`` finds
+"Americans"; ``a`` is only the word "a"). Both dialects get the same meaning: an FTS5 MATCH
+expression for SQLite, a ``to_tsquery`` string for PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,14 +16,20 @@ _QUOTED = re.compile(r'"([^"]*)"?')
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)  # letters and digits; "_" separates, as in both indexes
 MAX_TERMS = 16
 """More terms than this are ignored (a pasted paragraph is not a sensible query)."""
+MIN_PREFIX = 3
+"""Shorter words match only themselves: "a" as a prefix would match a good share of the language."""
 
 
 @dataclass(frozen=True)
 class Term:
-    """One condition: a single word (matched as a prefix) or a phrase (exact words in order)."""
+    """One condition: a single word (a prefix once it is long enough) or a phrase (exact words in order)."""
 
     words: tuple[str, ...]
     phrase: bool = False
+
+    @property
+    def prefix(self) -> bool:
+        return not self.phrase and len(self.words[0]) >= MIN_PREFIX
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class SearchQuery:
         parts = []
         for term in self.terms:
             quoted = '"' + " ".join(term.words) + '"'
-            parts.append(quoted if term.phrase else f"{quoted}*")
+            parts.append(f"{quoted}*" if term.prefix else quoted)
         return " AND ".join(parts)
 
     def tsquery(self) -> str:
@@ -50,7 +57,7 @@ class SearchQuery:
             if term.phrase:
                 parts.append("(" + " <-> ".join(f"'{w}'" for w in term.words) + ")")
             else:
-                parts.append(f"'{term.words[0]}':*")
+                parts.append(f"'{term.words[0]}'" + (":*" if term.prefix else ""))
         return " & ".join(parts)
 
 

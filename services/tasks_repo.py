@@ -37,7 +37,8 @@ from services.search_query import SearchQuery, parse
 from services.task_query import SortColumns, TaskFilter, needs_recording, order_by
 
 SEARCH_COUNT_CAP = 1000
-"""Search counts matches up to this many; beyond it the page says "1000+" (counting all is slow)."""
+"""Search counts matches up to this many. Beyond it, counting and sorting every match would cost
+more than the page is worth: the matches then come most recently indexed first."""
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -134,6 +135,7 @@ class SearchPage:
 
     @property
     def capped(self) -> bool:
+        """More than ``SEARCH_COUNT_CAP`` matches: they come most recently indexed first, not in ``sort`` order."""
         return self.total > SEARCH_COUNT_CAP
 
 
@@ -264,9 +266,11 @@ class TaskRepo:
         """Transcript segments that match ``text`` (``services.search_query``), a page at a time.
 
         Hits are ordered by their task (``sort``, as in ``list_tasks``), then by time in the
-        recording; ``filters`` apply to their tasks. The full-text SQL is the database's own
-        (``services.transcript_index``): FTS5 on SQLite, ``tsvector`` on PostgreSQL. Snippets are
-        made for the page's hits only.
+        recording; ``filters`` apply to their tasks. When more than ``SEARCH_COUNT_CAP`` segments
+        match (a very common word), they come most recently indexed first instead, which the index
+        yields without sorting them all (``SearchPage.capped``). The full-text SQL is the
+        database's own (``services.transcript_index``): FTS5 on SQLite, ``tsvector`` on
+        PostgreSQL. Snippets are made for the page's hits only.
         """
         query = parse(text)
         if query.empty:
@@ -291,11 +295,14 @@ class TaskRepo:
             .join(tasks, tasks.c.id == segments.task_id)
             .where(match.condition)
         )
-        page = matching.order_by(*order_by(sort, sort_columns), segments.start).limit(limit).offset(offset)
         counted = matching.with_only_columns(segments.id).limit(SEARCH_COUNT_CAP + 1).subquery()
         with session_scope(self.engine) as session:
-            rows = session.execute(page).all()
             total = int(session.scalar(select(func.count()).select_from(counted)) or 0)
+            if total > SEARCH_COUNT_CAP:
+                order = [match.recency.desc()]
+            else:
+                order = [*order_by(sort, sort_columns), segments.start]
+            rows = session.execute(matching.order_by(*order).limit(limit).offset(offset)).all()
             snippets = transcript_index.snippets(session, dialect, query, [r.id for r in rows])
             views = self._views(session, {r.task_id for r in rows})
         hits = tuple(SearchHit(views[r.task_id], r.start, r.end, r.speaker, snippets.get(r.id, "")) for r in rows)

@@ -58,6 +58,9 @@ class Matcher:
 
     source: FromClause
     condition: ColumnElement[bool]
+    recency: ColumnElement[int]
+    """The segment's row id: higher means indexed later (completed or edited more recently). The
+    full-text index can walk matches in this order and stop after a page."""
     materialize_tasks: bool
     """Whether the filtered tasks should be computed once up front (SQLite: reading a task row walks
     past its large result, so a search reads tasks from the covering listing index instead)."""
@@ -70,12 +73,14 @@ def matcher(dialect: str, query: SearchQuery) -> Matcher:
         return Matcher(
             source=_FTS.join(segments, segments.c.id == _FTS.c.rowid),
             condition=text("transcript_fts MATCH :fts_query").bindparams(fts_query=query.fts5()),
+            recency=_FTS.c.rowid,
             materialize_tasks=True,
         )
     if dialect == "postgresql":
         return Matcher(
             source=segments,
             condition=func.to_tsvector(literal_column(TS_CONFIG), segments.c.text).op("@@")(_tsquery(query)),
+            recency=segments.c.id,
             materialize_tasks=False,
         )
     raise NotImplementedError(f"Transcript search supports SQLite and PostgreSQL, not {dialect}.")
@@ -96,7 +101,8 @@ def snippets(session: Session, dialect: str, query: SearchQuery, segment_ids: It
         rows = session.execute(
             select(_FTS.c.rowid, snippet)
             .where(text("transcript_fts MATCH :fts_query").bindparams(fts_query=query.fts5()))
-            .where(_FTS.c.rowid.in_(ids))
+            # FTS5 narrows a match by a rowid range in one pass; it cannot by a list of rowids
+            .where(_FTS.c.rowid.between(min(ids), max(ids)), _FTS.c.rowid.in_(ids))
         )
     else:
         options = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxFragments=1, MaxWords={SNIPPET_WORDS}, MinWords=10"

@@ -357,3 +357,16 @@ def test_migration_0004_goes_down_and_up_again(tmp_path: Path) -> None:
     repo = TaskRepo(create_db_engine(url))
     _task(repo, "again.wav", result=_result(JERSEY))
     assert repo.search("jersey").total == 1
+
+
+def test_a_very_common_word_comes_most_recently_indexed_first(repo: TaskRepo) -> None:
+    from services.tasks_repo import SEARCH_COUNT_CAP
+
+    older = _task(repo, "older.wav", result=_result(*(["we said hello"] * (SEARCH_COUNT_CAP // 2 + 1))))
+    newer = _task(repo, "newer.wav", result=_result(*(["hello again"] * (SEARCH_COUNT_CAP // 2 + 1))))
+    _set_created(repo, newer, utcnow() - timedelta(days=9))  # uploaded first, analysed last
+    page = repo.search("hello", sort="newest", limit=3)
+    assert page.capped and page.total == SEARCH_COUNT_CAP + 1
+    assert [h.task.id for h in page.hits] == [newer] * 3  # its segments were indexed last
+    assert page.hits[0].start > page.hits[1].start
+    assert not repo.search('"said hello"').capped and repo.search('"said hello"').hits[0].task.id == older

@@ -138,9 +138,13 @@ def render_search(repo: TaskRepo, controls: Controls, page_size: int) -> None:
     if not found.total:
         st.info("No transcript matches. Words match from their start (“amer” finds “Americans”); quotes match an exact phrase.")
         return
-    count = f"More than {SEARCH_COUNT_CAP} matching segments" if found.capped else (
-        f"{found.total} matching segment{'s' if found.total != 1 else ''}"
-    )
+    if found.capped:
+        count = (
+            f"More than {SEARCH_COUNT_CAP} matching segments, the most recently analysed first "
+            "(too many to sort: add words to narrow the search)"
+        )
+    else:
+        count = f"{found.total} matching segment{'s' if found.total != 1 else ''}"
     st.caption(f"{count}. Each link opens the recording at that moment.")
     render_hits(found)
     render_pagination(pages)
