@@ -269,10 +269,12 @@ def test_history_deletes_selected_tasks_and_their_files(private_app: AppContext,
     assert not at.button  # nothing selected, nothing to delete
     at.session_state["history_table"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
     at.run()
+    assert "Selected: stereo_diarization.wav, jfk.flac" in _captions(at)
     at.button(key="history_delete").click().run()
     assert not at.exception
     assert "Deleted 2 tasks" in at.success[0].value
     assert _table(at) == ["keep.wav"]
+    assert not at.button  # the selection went with the deleted rows: nothing else is selected
     assert [repo.get(t) for t in doomed] == [None, None] and repo.get(keep) is not None
     assert not any(storage.exists(s.key) for s in stored)
 

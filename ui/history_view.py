@@ -35,10 +35,13 @@ class Controls:
     sort: str
 
 
+NO_SELECTION = {"selection": {"rows": [], "columns": [], "cells": []}}
+
+
 def _first_page() -> None:
     # A new search or filter starts at page 1 (and forgets a selection made on the old list).
     st.session_state[PAGE_KEY] = 1
-    st.session_state.pop(TABLE_KEY, None)
+    st.session_state[TABLE_KEY] = NO_SELECTION
 
 
 def render_controls() -> Controls:
@@ -189,7 +192,7 @@ def render_table(tasks: Sequence[TaskView], repo: TaskRepo, storage: Storage) ->
         width="stretch",
         column_config={"Open": st.column_config.LinkColumn("Open", display_text="Open", width="small")},
     )
-    selected = [tasks[row].id for row in event.selection.rows if row < len(tasks)]
+    selected = [tasks[row] for row in event.selection.rows if row < len(tasks)]
     if selected:
         n = len(selected)
         st.button(
@@ -197,9 +200,10 @@ def render_table(tasks: Sequence[TaskView], repo: TaskRepo, storage: Storage) ->
             key="history_delete",
             icon=":material/delete:",
             on_click=_delete,
-            args=(selected, repo, storage),
+            args=([t.id for t in selected], repo, storage),
             help="Removes the tasks, their results and their stored recordings. This cannot be undone.",
         )
+        st.caption("Selected: " + ", ".join(t.recording.filename for t in selected))
 
 
 def _delete(task_ids: list[str], repo: TaskRepo, storage: Storage) -> None:
@@ -209,7 +213,7 @@ def _delete(task_ids: list[str], repo: TaskRepo, storage: Storage) -> None:
             deleted.append(delete_task(task_id, repo=repo, storage=storage).recording.filename)
         except TaskNotFound:
             pass  # someone else deleted it a moment ago
-    st.session_state.pop(TABLE_KEY, None)  # the old row numbers point at other tasks now
+    st.session_state[TABLE_KEY] = NO_SELECTION  # the old row numbers point at other tasks now
     st.session_state[NOTICE_KEY] = f"Deleted {len(deleted)} task{'s' if len(deleted) != 1 else ''}: {', '.join(deleted)}."
 
 
