@@ -40,6 +40,7 @@ test: $(DEV) browser
 bench: $(DEV)
 	$(BIN)/python -m bench.accuracy
 	$(BIN)/python -m bench.speed
+	$(BIN)/python -m bench.history_speed
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -9,14 +9,16 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.deps import app_context
 from api.errors import error_responses
-from api.schemas import Status, TaskOut, TaskPageOut, TaskSummaryOut
+from api.schemas import MatchOut, Status, TaskOut, TaskPageOut, TaskSummaryOut
 from services.context import AppContext
 from services.deletion import delete_task
 from services.edits import apply_edits
 from services.errors import TaskNotFinished, TaskNotFound
 from services.exports import FORMATS, render
 from services.schema import AnalysisResult
-from services.tasks_repo import TaskView
+from services.task_query import TaskFilter
+from services.tasks_repo import SearchHit, TaskView
+from services.transcript_index import snippet_pieces
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -41,11 +43,36 @@ def list_tasks(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     status: Status | None = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=500, description='search every transcript: words (each matched as a prefix) or "an exact phrase"'),
+    ] = None,
     ctx: AppContext = Depends(app_context),
 ) -> TaskPageOut:
-    """Tasks newest first, without their results; ``total`` counts every task matching ``status``."""
+    """Tasks newest first, without their results; ``total`` counts every task matching ``status``.
+
+    With ``q``, the items are the transcript segments that match (one item per segment, its task's
+    fields plus ``match``), ordered by task, newest first, then by time in the recording.
+    """
+    if q is not None and q.strip():
+        found = ctx.repo.search(
+            q, filters=TaskFilter(statuses=(status,) if status else ()), limit=limit, offset=offset
+        )
+        items = [TaskSummaryOut.of(hit.task, match=_match(hit)) for hit in found.hits]
+        return TaskPageOut(items=items, total=found.total, limit=limit, offset=offset)
     tasks = ctx.repo.list_tasks(limit=limit, offset=offset, status=status)
     return TaskPageOut(items=[TaskSummaryOut.of(t) for t in tasks], total=ctx.repo.count(status), limit=limit, offset=offset)
+
+
+def _match(hit: SearchHit) -> MatchOut:
+    pieces = snippet_pieces(hit.snippet)
+    return MatchOut(
+        start=hit.start,
+        end=hit.end,
+        speaker=hit.speaker,
+        snippet="".join(text for text, _ in pieces),
+        matched=[text for text, matched in pieces if matched],
+    )
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses=error_responses(401, 404, 422))

@@ -11,7 +11,7 @@ from services.edits import Edits, apply_edits
 from services.schema import AnalysisResult
 from services.tasks_repo import TaskView
 
-Status = Literal["queued", "processing", "completed", "failed"]
+Status = Literal["queued", "processing", "completed", "failed", "cancelled"]
 
 
 class ErrorOut(BaseModel):
@@ -78,6 +78,16 @@ class ResultOut(BaseModel):
     timings: dict[str, float] = {}
 
 
+class MatchOut(BaseModel):
+    """The transcript segment a search found (``GET /api/tasks?q=...``)."""
+
+    start: float = Field(description="seconds into the recording where the segment starts")
+    end: float
+    speaker: str | None
+    snippet: str = Field(description="the segment's text around the match")
+    matched: list[str] = Field(description="the parts of the snippet that matched, in order")
+
+
 class TaskSummaryOut(BaseModel):
     """A task without its result (lists)."""
 
@@ -94,10 +104,11 @@ class TaskSummaryOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    match: MatchOut | None = Field(default=None, description="only when searching (q): the segment that matched")
 
     @classmethod
-    def of(cls, task: TaskView) -> TaskSummaryOut:
-        return cls(**_summary(task))
+    def of(cls, task: TaskView, match: MatchOut | None = None) -> TaskSummaryOut:
+        return cls(**_summary(task), match=match)
 
 
 class TaskOut(TaskSummaryOut):
@@ -121,7 +132,7 @@ class TaskOut(TaskSummaryOut):
 
 class TaskPageOut(BaseModel):
     items: list[TaskSummaryOut]
-    total: int = Field(description="tasks matching the filter, across all pages")
+    total: int = Field(description="tasks matching the filter (with q: matching segments, counted up to 1001)")
     limit: int
     offset: int
 

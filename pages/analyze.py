@@ -1,25 +1,63 @@
-"""Analyze: upload a recording, choose speaker options, submit, and land on its task page."""
+"""Analyze: upload recordings (one or several) or record in the browser, choose speaker options, submit.
+
+One recording opens its task page. Several are listed here with their live progress; their ids
+live in the URL (``?batch=id,id,...``) so a reload shows the same list. A browser recording is a
+``vad_recording`` task: silence is trimmed before the analysis (``services.trim``).
+"""
+
+from datetime import datetime
 
 import streamlit as st
 
 from services.context import get_context
 from services.errors import InvalidOptions
 from services.pipeline import AnalysisOptions
-from services.submissions import submit
-from worker.celery_app import enqueue
+from services.submissions import ANALYZE, VAD_RECORDING, submit
+from ui.queue_view import render_batch
+from worker.celery_app import enqueuer
 
 AUDIO_TYPES = ["wav", "flac", "mp3", "m4a", "aac", "ogg", "oga", "opus", "webm", "mp4", "mov", "mkv", "wma", "aif", "aiff"]
+UPLOAD, RECORD = "Upload files", "Record in the browser"
+MAX_BATCH = 50
 
 ctx = get_context()
 st.title("Analyze a recording")
-st.caption("Upload an interview, meeting or call. You get the transcript split by speaker and a timeline.")
+st.caption("Upload interviews, meetings or calls, or record one here. You get the transcript split by speaker and a timeline.")
 
-upload = st.file_uploader(
-    "Recording",
-    type=AUDIO_TYPES,
-    key="analyze_upload",
-    help=f"Up to {ctx.settings.max_upload_mb} MB and {ctx.settings.max_duration_minutes} minutes.",
-)
+batch = [task_id for task_id in st.query_params.get("batch", "").split(",") if task_id][:MAX_BATCH]
+if batch:
+    st.subheader("Submitted recordings")
+    initial = [t for t in (ctx.repo.get(task_id) for task_id in batch) if t is not None]
+    running = any(not t.is_final for t in initial)
+
+    @st.fragment(run_every=ctx.settings.poll_interval_seconds if running else None)
+    def _batch() -> None:
+        tasks = [t for t in (ctx.repo.get(task_id) for task_id in batch) if t is not None]
+        if running and all(t.is_final for t in tasks):
+            st.rerun()  # all done: render once more, then stop polling
+        render_batch(tasks)
+
+    _batch()
+    st.divider()
+
+source = st.radio("Source", [UPLOAD, RECORD], horizontal=True, key="analyze_source", label_visibility="collapsed")
+if source == UPLOAD:
+    files = st.file_uploader(
+        "Recordings",
+        type=AUDIO_TYPES,
+        accept_multiple_files=True,
+        key="analyze_upload",
+        help=f"One or several files, each up to {ctx.settings.max_upload_mb} MB and {ctx.settings.max_duration_minutes} minutes.",
+    )
+    inputs = [(f.name, f) for f in files or []]
+else:
+    recording = st.audio_input("Record in the browser", key="analyze_record")
+    st.caption("Silence at the start and end and long pauses are cut before the analysis; times still refer to your recording.")
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H-%M-%S")
+    inputs = [(f"Recording {stamp}.wav", recording)] if recording is not None else []
+kind = ANALYZE if source == UPLOAD else VAD_RECORDING
+if len(inputs) > MAX_BATCH:
+    st.warning(f"Up to {MAX_BATCH} recordings go in at a time; the first {MAX_BATCH} will be analysed.")
 
 mode = st.radio(
     "Speakers",
@@ -35,19 +73,26 @@ elif mode == "Between…":
     options_input["min_speakers"] = low.number_input("At least", 1, 20, 1, key="analyze_min_speakers")
     options_input["max_speakers"] = high.number_input("At most", 1, 20, 4, key="analyze_max_speakers")
 
-if st.button("Analyze", type="primary", disabled=upload is None, key="analyze_submit"):
+if st.button("Analyze", type="primary", disabled=not inputs, key="analyze_submit"):
     try:
         options = AnalysisOptions(**options_input)
     except InvalidOptions as exc:
         st.error(str(exc))
     else:
-        submission = submit(
-            filename=upload.name,
-            data=upload,
-            options=options,
-            repo=ctx.repo,
-            storage=ctx.storage,
-            settings=ctx.settings,
-            enqueue=enqueue,
-        )
-        st.switch_page("pages/task.py", query_params={"task": submission.task.id})
+        submissions = [
+            submit(
+                filename=name,
+                data=data,
+                options=options,
+                repo=ctx.repo,
+                storage=ctx.storage,
+                settings=ctx.settings,
+                enqueue=enqueuer(kind),
+                kind=kind,
+            )
+            for name, data in inputs[:MAX_BATCH]
+        ]
+        if len(submissions) == 1:
+            st.switch_page("pages/task.py", query_params={"task": submissions[0].task.id})
+        st.query_params["batch"] = ",".join(s.task.id for s in submissions)
+        st.rerun()

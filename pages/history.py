@@ -1,44 +1,33 @@
-"""History: every analysed recording, newest first; selecting a row opens it."""
+"""History: every analysed recording, filtered, sorted and paged in SQL; search across all transcripts.
 
-import pandas as pd
+A task opens from its row's Open link; selected rows can be deleted (with their files). A search
+lists the matching segments, each linking to its task at that moment (``?task=<id>&t=<seconds>``).
+"""
+
 import streamlit as st
 
 from services.context import get_context
-from ui.format import ago, duration_label, status_label
+from services.errors import InvalidOptions
+from ui.history_view import render_controls, render_notice, render_search, render_tasks
 
 PAGE_SIZE = 50
 
 ctx = get_context()
 st.title("History")
+render_notice()
 
-total = ctx.repo.count()
-if total == 0:
+if ctx.repo.count() == 0:
     st.info("Nothing analysed yet.")
     st.page_link("pages/analyze.py", label="Analyze a recording", icon=":material/upload_file:")
     st.stop()
 
-pages = max(1, -(-total // PAGE_SIZE))
-page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="history_page") if pages > 1 else 1
-tasks = ctx.repo.list_tasks(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+try:
+    controls = render_controls()
+except InvalidOptions as exc:
+    st.warning(str(exc))
+    st.stop()
 
-table = pd.DataFrame(
-    {
-        "Recording": [t.recording.filename for t in tasks],
-        "Status": [status_label(t.status) for t in tasks],
-        "Duration": [duration_label(t.recording.duration) for t in tasks],
-        "Speakers": pd.array([t.num_speakers for t in tasks], dtype="Int64"),
-        "Uploaded": [ago(t.created_at) for t in tasks],
-        "Task": [t.id for t in tasks],
-    }
-)
-st.caption(f"{total} tasks. Select a row to open it.")
-event = st.dataframe(
-    table,
-    hide_index=True,
-    on_select="rerun",
-    selection_mode="single-row",
-    key="history_table",
-    width="stretch",
-)
-if event.selection.rows:
-    st.switch_page("pages/task.py", query_params={"task": tasks[event.selection.rows[0]].id})
+if controls.query:
+    render_search(ctx.repo, controls, PAGE_SIZE)
+else:
+    render_tasks(ctx.repo, ctx.storage, controls, PAGE_SIZE)

@@ -1,13 +1,16 @@
 """Task: live progress while a recording is analysed, then its transcript, timeline and exports.
 
 The open task lives in the URL (``?task=<id>``) so a reload or a shared link shows the same task;
-``&t=<seconds>`` opens it at a moment of the recording.
+``&t=<seconds>`` opens it at a moment of the recording. While it waits or runs, the page shows its
+place in the queue, the time left and a Cancel button.
 """
 
 import streamlit as st
 
 from services.context import get_context
 from services.submissions import QUEUE_DOWN_MESSAGE
+from services.waiting import estimate_wait
+from ui.queue_view import render_cancel, render_cancelled, render_wait
 from ui.results import render_failure, render_header, render_progress, render_result
 from worker.monitor import broker_reachable
 
@@ -36,9 +39,13 @@ if not task.is_final:
         if current.status == "queued" and not broker_reachable():
             st.warning(QUEUE_DOWN_MESSAGE, icon="📭")
         render_progress(current)
+        render_wait(estimate_wait(current, ctx.repo))
+        render_cancel(current, ctx.repo)
 
     _live()
 elif task.status == "failed":
     render_failure(task, ctx)
+elif task.status == "cancelled":
+    render_cancelled(task)
 else:
     render_result(task, ctx)

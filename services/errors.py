@@ -69,3 +69,15 @@ class InvalidEdit(FastAudioError):
 
 class RerunNotPossible(FastAudioError):
     """A task cannot be re-run that way (not finished, or what the re-run needs was not saved)."""
+
+
+class TaskCancelled(FastAudioError):
+    """The task stopped being this worker's to run: cancelled by a person, deleted, or taken over.
+
+    Raised from the progress callback, so a running analysis stops at its next progress report;
+    ``services.jobs.run_analysis`` catches it and leaves the row as it is.
+    """
+
+
+class TaskAlreadyFinished(FastAudioError):
+    """A cancel came for a task that has already completed, failed or been cancelled."""

@@ -14,6 +14,7 @@ import enum
 import logging
 import os
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,11 +22,11 @@ from typing import Callable
 
 from sqlalchemy.exc import OperationalError
 
-from services.errors import FastAudioError, UnsupportedAudio
+from services.errors import FastAudioError, TaskCancelled, UnsupportedAudio
 from services.heartbeat import Heartbeat
-from services.models import PROCESSING, QUEUED, utcnow
 from services.artifacts import Artifacts
 from services.artifacts_repo import ArtifactRepo
+from services.models import CANCELLED, PROCESSING, QUEUED, utcnow
 from services.pipeline import AnalysisOptions, BuiltinDiarizer, Diarizer, analyze_file
 from services.progress import ProgressWriter
 from services.schema import AnalysisResult
@@ -42,7 +43,8 @@ class Outcome(enum.Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     RETRY = "retry"  # handed back to the queue after a transient error
-    SKIPPED = "skipped"  # not ours: another live copy runs it, or it is already final
+    SKIPPED = "skipped"  # not ours: another live copy runs it, it is already final, or it was deleted
+    CANCELLED = "cancelled"  # a person cancelled it while it ran; the analysis stopped, the row is untouched
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,11 @@ def is_transient(exc: BaseException) -> bool:
 AnalyzeFile = Callable[..., AnalysisResult]
 """``analyze_file``'s signature: (path, transcriber, options, on_progress, *, diarizer, on_artifacts) -> result."""
 
-Work = Callable[[TaskView, str], Callable[[], bool]]
-"""The work on a claimed task: ``work(task, worker)`` does it and returns the final write (which
-returns False when the task is no longer ours). Raising fails or retries the task."""
+Work = Callable[[TaskView, str, threading.Event], Callable[[], bool]]
+"""The work on a claimed task: ``work(task, worker, stop)`` does it and returns the final write
+(which returns False when the task is no longer ours). ``stop`` is set when the row stops being
+ours (cancelled, deleted, taken over); raising ``TaskCancelled`` then ends the run quietly.
+Raising anything else fails or retries the task."""
 
 
 def run_analysis(
@@ -123,13 +127,17 @@ def run_analysis(
 
     ``transcriber`` and ``diarizer`` are factories so that a model that cannot be loaded fails
     this task (with the reason) instead of the worker. ``analyze`` is the analysis to run on the
-    stored file (``analyze_file``, or e.g. ``services.vad_trim.analyze_trimmed_file``). The file is
+    stored file (``analyze_file``, or e.g. ``services.trim.analyze_trimmed_file``). The file is
     read through ``storage.open_local``, so a worker never assumes it shares the uploader's disk.
     With ``artifacts``, what a later re-run can reuse (``services.artifacts``) is stored with the
     result, in the same transaction.
+
+    A task cancelled (or deleted, or taken over) while it runs stops at the next progress report:
+    the progress callback raises ``TaskCancelled`` and the outcome is ``CANCELLED`` (or ``SKIPPED``)
+    with the row left as the canceller wrote it.
     """
 
-    def work(task: TaskView, worker: str) -> Callable[[], bool]:
+    def work(task: TaskView, worker: str, stop: threading.Event) -> Callable[[], bool]:
         if not task.recording.stored_path or not storage.exists(task.recording.stored_path):
             raise UnsupportedAudio(f"The uploaded file {task.recording.filename} is no longer stored on the server.")
         kept: list[Artifacts] = []
@@ -138,7 +146,7 @@ def run_analysis(
                 local,
                 transcriber(),
                 AnalysisOptions.from_dict(task.options),
-                ProgressWriter(repo, task_id),
+                ProgressWriter(repo, task_id, stop=stop),
                 diarizer=diarizer(),
                 on_artifacts=kept.append,
             )
@@ -157,15 +165,27 @@ def run_job(
     task = _claim(task_id, repo, policy, worker)
     if not isinstance(task, TaskView):
         return task
-    with Heartbeat(repo, task_id, worker, policy.heartbeat_interval_s):
+    with Heartbeat(repo, task_id, worker, policy.heartbeat_interval_s) as heartbeat:
         try:
-            finish = work(task, worker)
+            finish = work(task, worker, heartbeat.lost)
+        except TaskCancelled:
+            return _stopped(task_id, repo)
         except Exception as exc:
             return _after_error(task, exc, repo, policy, worker)
     if not _store(finish):
         log.warning("task %s finished here but is no longer ours; result dropped", task_id)
-        return RunResult(Outcome.SKIPPED, repo.get(task_id))
+        return _stopped(task_id, repo)
     return RunResult(Outcome.COMPLETED, repo.get(task_id))
+
+
+def _stopped(task_id: str, repo: TaskRepo) -> RunResult:
+    """The outcome of a run whose task stopped being ours; the row is left as it is."""
+    current = repo.get(task_id)
+    if current is not None and current.status == CANCELLED:
+        log.info("task %s was cancelled; its analysis stopped", task_id)
+        return RunResult(Outcome.CANCELLED, current)
+    log.info("task %s is no longer ours (deleted, reset or taken over); its analysis stopped", task_id)
+    return RunResult(Outcome.SKIPPED, current)
 
 
 def _store(write: Callable[[], bool], tries: int = 4) -> bool:

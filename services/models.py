@@ -1,4 +1,5 @@
-"""The tables: ``recordings`` (an uploaded file) and ``processing_tasks`` (one analysis of it).
+"""The tables: ``recordings`` (an uploaded file), ``processing_tasks`` (one analysis of it), its events,
+and ``transcript_segments`` (the searchable copy of each completed transcript).
 
 The task table is the source of truth for every job: pages poll it, workers write progress and
 results into it. ``processing_tasks.result`` is always the machine's result; what analysts change
@@ -19,8 +20,10 @@ QUEUED = "queued"
 PROCESSING = "processing"
 COMPLETED = "completed"
 FAILED = "failed"
-STATUSES = (QUEUED, PROCESSING, COMPLETED, FAILED)
-FINAL_STATUSES = (COMPLETED, FAILED)
+CANCELLED = "cancelled"
+"""Stopped by a person: a queued task never runs, a running one stops at its next progress report."""
+STATUSES = (QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED)
+FINAL_STATUSES = (COMPLETED, FAILED, CANCELLED)
 
 
 def utcnow() -> datetime:
@@ -129,3 +132,23 @@ class TaskArtifact(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TranscriptSegment(Base):
+    """One segment of a completed task's transcript, kept for full-text search.
+
+    The result JSON stays the source of truth; these rows are a copy written in the same
+    transaction as the result (``TaskRepo.complete``, ``TaskRepo.reindex_transcript``). The search
+    index over ``text`` is dialect-specific and lives only in the migration (``0004_search``):
+    an FTS5 table kept in step by triggers on SQLite, a GIN index over ``to_tsvector`` on PostgreSQL.
+    """
+
+    __tablename__ = "transcript_segments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str | None] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)

@@ -12,6 +12,7 @@ the analyst's corrections that still apply (``services.edits.carry_over``), in o
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 from typing import Callable
@@ -78,8 +79,8 @@ def run_rediarization(
     result; names, merges and speaker changes are dropped, text corrections of unchanged segments kept.
     """
 
-    def work(task: TaskView, worker: str) -> Callable[[], bool]:
-        ProgressWriter(repo, task_id)("diarize", 0.0)
+    def work(task: TaskView, worker: str, stop: threading.Event) -> Callable[[], bool]:
+        ProgressWriter(repo, task_id, stop=stop)("diarize", 0.0)
         stored = Artifacts.from_files(artifacts.load(task_id))
         previous = AnalysisResult.from_dict(task.result) if task.result else None
         options = AnalysisOptions.from_dict(task.options)

@@ -1,8 +1,10 @@
-"""The task table's life cycle: create, claim, progress, complete, fail, list.
+"""The task table's life cycle: create, claim, progress, complete, fail, cancel, list, search.
 
 Every state change is one short transaction and a conditional UPDATE, so two copies of the same
 job (Celery delivers at least once) cannot both claim it, and a late progress report can never
 overwrite a final state. Callers get frozen ``TaskView`` snapshots, never live ORM objects.
+A completed task's transcript is also written, in the same transaction, to the searchable
+``transcript_segments`` (``services.transcript_index``).
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, false, func, select, update
 from sqlalchemy.orm import Session, defer, joinedload
 
+from services import transcript_index
 from services.db import session_scope
 from services.errors import TaskNotFound
 from services.models import (
+    CANCELLED,
     COMPLETED,
     FAILED,
     FINAL_STATUSES,
@@ -26,8 +30,15 @@ from services.models import (
     ProcessingTask,
     Recording,
     TaskEvent,
+    TranscriptSegment,
     utcnow,
 )
+from services.search_query import SearchQuery, parse
+from services.task_query import SortColumns, TaskFilter, needs_recording, order_by
+
+SEARCH_COUNT_CAP = 1000
+"""Search counts matches up to this many. Beyond it, counting and sorting every match would cost
+more than the page is worth: the matches then come most recently indexed first."""
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -111,6 +122,41 @@ class TaskView:
 
 
 @dataclass(frozen=True)
+class SearchHit:
+    """One transcript segment that matches a search, with its task (without the result payload)."""
+
+    task: TaskView
+    start: float
+    end: float
+    speaker: str | None
+    snippet: str
+    """The segment's text around the match; matched words between ``transcript_index.MARK_START``
+    and ``MARK_END`` (``transcript_index.snippet_pieces`` splits it)."""
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: tuple[SearchHit, ...]
+    total: int
+    """Matching segments across all pages, counted up to ``SEARCH_COUNT_CAP`` + 1."""
+    query: SearchQuery
+
+    @property
+    def capped(self) -> bool:
+        """More than ``SEARCH_COUNT_CAP`` matches: they come most recently indexed first, not in ``sort`` order."""
+        return self.total > SEARCH_COUNT_CAP
+
+
+@dataclass(frozen=True)
+class QueueAhead:
+    """The queued tasks that were submitted before a given one (the queue is first in, first out)."""
+
+    tasks: int
+    audio_seconds: float
+    """Their recordings' total duration (tasks whose duration is unknown count as 0)."""
+
+
+@dataclass(frozen=True)
 class DeletedTask:
     """What ``TaskRepo.delete`` removed: the task, and whether its recording row went too."""
 
@@ -178,40 +224,165 @@ class TaskRepo:
         return task
 
     def list_tasks(
-        self, *, limit: int = 50, offset: int = 0, status: str | None = None, oldest_first: bool = False
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        status: str | None = None,
+        oldest_first: bool = False,
+        filters: TaskFilter | None = None,
+        sort: str | None = None,
     ) -> list[TaskView]:
-        """Tasks newest first (or oldest first), without their (large) result payloads."""
-        order = ProcessingTask.created_at.asc() if oldest_first else ProcessingTask.created_at.desc()
+        """A page of tasks, without their (large) result payloads.
+
+        The page's ids are chosen first (filter, order, limit: on SQLite all from the covering
+        listing index), then only those rows are read: a row's other columns sit behind its result.
+
+        Args:
+            status: only tasks in this status (shorthand for ``filters.statuses``).
+            oldest_first: shorthand for ``sort="oldest"``.
+            filters: History's conditions (``services.task_query.TaskFilter``).
+            sort: a key of ``services.task_query.SORTS``; newest first by default.
+        """
+        sort = sort or ("oldest" if oldest_first else "newest")
+        ids_query = select(ProcessingTask.id).where(*self._conditions(status, filters))
+        if needs_recording(sort, filters):
+            ids_query = ids_query.join(Recording, Recording.id == ProcessingTask.recording_id)
+        ids_query = ids_query.order_by(*order_by(sort)).limit(limit).offset(offset)
+        with session_scope(self.engine) as session:
+            ids = list(session.scalars(ids_query))
+            views = self._views(session, set(ids))
+        return [views[task_id] for task_id in ids if task_id in views]
+
+    def count(self, status: str | None = None, *, filters: TaskFilter | None = None) -> int:
+        query = select(func.count()).select_from(ProcessingTask)
+        if needs_recording("newest", filters):
+            query = query.join(Recording, Recording.id == ProcessingTask.recording_id)
+        with session_scope(self.engine) as session:
+            return int(session.scalar(query.where(*self._conditions(status, filters))) or 0)
+
+    @staticmethod
+    def _conditions(status: str | None, filters: TaskFilter | None) -> list[Any]:
+        conditions = list(filters.clauses()) if filters is not None else []
+        if status:
+            conditions.append(ProcessingTask.status == status)
+        return conditions
+
+    def search(
+        self, text: str, *, filters: TaskFilter | None = None, sort: str = "newest", limit: int = 50, offset: int = 0
+    ) -> SearchPage:
+        """Transcript segments that match ``text`` (``services.search_query``), a page at a time.
+
+        Hits are ordered by their task (``sort``, as in ``list_tasks``), then by time in the
+        recording; ``filters`` apply to their tasks. When more than ``SEARCH_COUNT_CAP`` segments
+        match (a very common word), they come most recently indexed first instead, which the index
+        yields without sorting them all (``SearchPage.capped``). The full-text SQL is the
+        database's own (``services.transcript_index``): FTS5 on SQLite, ``tsvector`` on
+        PostgreSQL. Snippets are made for the page's hits only.
+        """
+        query = parse(text)
+        if query.empty:
+            return SearchPage((), 0, query)
+        dialect = self.engine.dialect.name
+        match = transcript_index.matcher(dialect, query)
+        segments = TranscriptSegment.__table__.c
+        columns = [ProcessingTask.id, ProcessingTask.created_at]
+        tasks_query = select(*columns).where(*self._conditions(None, filters))
+        if needs_recording(sort, filters):
+            columns += [Recording.duration, Recording.filename]
+            tasks_query = tasks_query.add_columns(Recording.duration, Recording.filename).join(
+                Recording, Recording.id == ProcessingTask.recording_id
+            )
+        tasks = tasks_query.cte("matching_tasks")
+        if match.materialize_tasks:
+            tasks = tasks.prefix_with("MATERIALIZED")
+        sort_columns = SortColumns(tasks.c.created_at, tasks.c.id, tasks.c.get("duration"), tasks.c.get("filename"))
+        matching = (
+            select(segments.id, segments.task_id, segments.start, segments.end, segments.speaker)
+            .select_from(match.source)
+            .join(tasks, tasks.c.id == segments.task_id)
+            .where(match.condition)
+        )
+        counted = matching.with_only_columns(segments.id).limit(SEARCH_COUNT_CAP + 1).subquery()
+        with session_scope(self.engine) as session:
+            total = int(session.scalar(select(func.count()).select_from(counted)) or 0)
+            if total > SEARCH_COUNT_CAP:
+                order = [match.recency.desc()]
+            else:
+                order = [*order_by(sort, sort_columns), segments.start]
+            rows = session.execute(matching.order_by(*order).limit(limit).offset(offset)).all()
+            snippets = transcript_index.snippets(session, dialect, query, [r.id for r in rows])
+            views = self._views(session, {r.task_id for r in rows})
+        hits = tuple(SearchHit(views[r.task_id], r.start, r.end, r.speaker, snippets.get(r.id, "")) for r in rows)
+        return SearchPage(hits, total, query)
+
+    @staticmethod
+    def _views(session: Session, task_ids: set[str]) -> dict[str, TaskView]:
+        if not task_ids:
+            return {}
         query = (
             select(ProcessingTask)
             .options(joinedload(ProcessingTask.recording), defer(ProcessingTask.result))
-            .order_by(order, ProcessingTask.id)
-            .limit(limit)
-            .offset(offset)
+            .where(ProcessingTask.id.in_(task_ids))
         )
-        if status:
-            query = query.where(ProcessingTask.status == status)
-        with session_scope(self.engine) as session:
-            return [TaskView.of(row, with_result=False) for row in session.scalars(query)]
+        return {row.id: TaskView.of(row, with_result=False) for row in session.scalars(query)}
 
-    def count(self, status: str | None = None) -> int:
-        query = select(func.count()).select_from(ProcessingTask)
-        if status:
-            query = query.where(ProcessingTask.status == status)
+    def queue_ahead(self, task_id: str) -> QueueAhead:
+        """The queued tasks submitted before ``task_id`` (what a worker takes first)."""
         with session_scope(self.engine) as session:
-            return int(session.scalar(query) or 0)
+            row = session.execute(
+                select(ProcessingTask.created_at, ProcessingTask.id).where(ProcessingTask.id == task_id)
+            ).first()
+            if row is None:
+                return QueueAhead(0, 0.0)
+            created_at, _ = row
+            earlier = (ProcessingTask.created_at < created_at) | (
+                (ProcessingTask.created_at == created_at) & (ProcessingTask.id < task_id)
+            )
+            tasks, seconds = session.execute(
+                select(func.count(), func.coalesce(func.sum(Recording.duration), 0.0))
+                .select_from(ProcessingTask)
+                .join(Recording, Recording.id == ProcessingTask.recording_id)
+                .where(ProcessingTask.status == QUEUED, earlier)
+            ).one()
+        return QueueAhead(int(tasks), float(seconds))
+
+    def recent_runs(self, limit: int = 20) -> list[tuple[float, float]]:
+        """``(seconds of audio, seconds it took)`` of the last ``limit`` completed analyses, newest first.
+
+        The time is from the last claim to completion: what a person waits once a worker starts.
+        """
+        query = (
+            select(Recording.duration, ProcessingTask.started_at, ProcessingTask.completed_at)
+            .select_from(ProcessingTask)
+            .join(Recording, Recording.id == ProcessingTask.recording_id)
+            .where(
+                ProcessingTask.status == COMPLETED,
+                ProcessingTask.started_at.is_not(None),
+                ProcessingTask.completed_at.is_not(None),
+                Recording.duration > 0,
+            )
+            .order_by(ProcessingTask.completed_at.desc())
+            .limit(limit)
+        )
+        with session_scope(self.engine) as session:
+            rows = session.execute(query).all()
+        return [(float(d), (_aware(done) - _aware(started)).total_seconds()) for d, started, done in rows]
 
     # --- the worker's writes ---------------------------------------------------------------
 
-    def claim(self, task_id: str, worker: str, *, stale_before: datetime, takeover: str | None = None) -> TaskView | None:
+    def claim(
+        self, task_id: str, worker: str, *, stale_before: datetime | None = None, takeover: str | None = None
+    ) -> TaskView | None:
         """Move the task to ``processing`` for ``worker``; None when another live copy has it.
 
         A task can be claimed when it is ``queued``, or ``processing`` but abandoned: its heartbeat
-        is older than ``stale_before``, or its worker is ``takeover`` (a process the caller knows
-        is dead). The condition and the write are one UPDATE, so two copies cannot both win.
+        is older than ``stale_before`` (None: no heartbeat counts as stale), or its worker is
+        ``takeover`` (a process the caller knows is dead). Final tasks (``cancelled`` among them)
+        are never claimed. The condition and the write are one UPDATE, so two copies cannot both win.
         """
         now = utcnow()
-        abandoned = ProcessingTask.heartbeat_at < stale_before
+        abandoned = ProcessingTask.heartbeat_at < stale_before if stale_before is not None else false()
         if takeover:
             abandoned = abandoned | (ProcessingTask.worker == takeover)
         with session_scope(self.engine) as session:
@@ -331,17 +502,23 @@ class TaskRepo:
         *,
         also: Callable[[Session], None] | None = None,
     ) -> bool:
-        """Store the result and mark the task ``completed``.
+        """Store the result and mark the task ``completed``; its segments become searchable at once.
 
         Args:
             also: more writes that belong to the result (its artifacts, the edits that still
                 apply); run in the same transaction, only when the task was ours to complete.
         """
+
+        def index_and_also(session: Session) -> None:
+            transcript_index.replace_segments(session, task_id, result.get("segments") or ())
+            if also is not None:
+                also(session)
+
         return self._finish(
             task_id,
             "completed",
             worker,
-            also=also,
+            also=index_and_also,
             status=COMPLETED,
             stage="done",
             progress=100,
@@ -355,9 +532,43 @@ class TaskRepo:
         """Mark the task ``failed`` with a message for a person."""
         return self._finish(task_id, "failed", worker, status=FAILED, stage="failed", error=message)
 
+    def cancel(self, task_id: str) -> bool:
+        """Stop a ``queued`` or ``processing`` task: it becomes ``cancelled``, a final status.
+
+        A queued task is then never claimed; the worker running a processing one notices at its
+        next progress report (``services.jobs``) and stops without writing a result. False when
+        the task is final already or does not exist.
+        """
+        now = utcnow()
+        with session_scope(self.engine) as session:
+            updated = session.execute(
+                update(ProcessingTask)
+                .where(ProcessingTask.id == task_id, ProcessingTask.status.in_((QUEUED, PROCESSING)))
+                .values(status=CANCELLED, completed_at=now, heartbeat_at=None)  # stage and percent: how far it got
+            ).rowcount
+            if updated:
+                session.add(TaskEvent(task_id=task_id, event="cancelled", at=now))
+        return bool(updated)
+
+    def reindex_transcript(self, task_id: str, segments: Iterable[Mapping[str, Any]]) -> int:
+        """Make search see ``segments`` as the task's transcript (call it after editing a result).
+
+        ``segments`` are dicts of the one result schema (``start``, ``end``, ``speaker``, ``text``;
+        other keys are ignored), normally the edited result's ``segments``. Call it in step with
+        storing the edited result, so search and the task page agree. Returns the number indexed.
+
+        Raises:
+            TaskNotFound: there is no task ``task_id``.
+        """
+        with session_scope(self.engine) as session:
+            if session.get(ProcessingTask, task_id, options=[defer(ProcessingTask.result)]) is None:
+                raise TaskNotFound(f"There is no task {task_id!r}.")
+            return transcript_index.replace_segments(session, task_id, segments)
+
     def _finish(
-        self, task_id: str, event: str, worker: str | None, *, also: Callable[[Session], None] | None = None, **values: Any
+        self, task_id: str, event: str, worker: str | None, *, also: Callable[[Session], object] | None = None, **values: Any
     ) -> bool:
+        """Move a task that is not final to a final state; ``also`` runs in the same transaction on success."""
         now = utcnow()
         condition = [ProcessingTask.id == task_id, ProcessingTask.status.not_in(FINAL_STATUSES)]
         if worker is not None:
@@ -434,6 +645,7 @@ class TaskRepo:
             if row is None:
                 return None
             view = TaskView.of(row, with_result=False)
+            session.execute(delete(TranscriptSegment).where(TranscriptSegment.task_id == task_id))
             session.execute(delete(ProcessingTask).where(ProcessingTask.id == task_id))
             others = session.scalar(
                 select(func.count()).select_from(ProcessingTask).where(ProcessingTask.recording_id == view.recording.id)

@@ -15,6 +15,7 @@ from tests.helpers import ROOT, child_env
 from tests.postgres import temporary_database
 
 HEAD = head_revision()
+"""The newest revision in services/migrations (read, so that adding a migration needs no edit here)."""
 EDIT_TABLES = {"speaker_labels", "segment_edits", "task_artifacts"}
 MIGRATE = "from services.db import migrate; import sys; migrate(sys.argv[1]); print('migrated')"
 

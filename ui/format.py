@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-STATUS_ICONS = {"queued": "⏳", "processing": "⚙️", "completed": "✅", "failed": "❌"}
+STATUS_ICONS = {"queued": "⏳", "processing": "⚙️", "completed": "✅", "failed": "❌", "cancelled": "🚫"}
 STAGE_LABELS = {
     "queued": "Waiting in the queue",
     "starting": "Starting",
@@ -17,7 +17,9 @@ STAGE_LABELS = {
     "merge": "Putting it together",
     "done": "Done",
     "failed": "Failed",
+    "cancelled": "Cancelled",
 }
+MARKDOWN_SPECIAL = "\\`*_{}[]()#+-.!|<>$~:"
 
 
 DIARIZATION_LABELS = {"builtin": "the built-in diarizer", "pyannote": "pyannote.audio"}
@@ -76,3 +78,47 @@ def size_label(size_bytes: int) -> str:
     if size_bytes < 1024 * 1024:
         return f"{size_bytes / 1024:.0f} KB"
     return f"{size_bytes / 1024 / 1024:.1f} MB"
+
+
+def time_left_label(seconds: float | None) -> str:
+    """``a few seconds``, ``about 40 s``, ``about 3 min``, ``about 1 h 05 min``; an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    if seconds < 10:
+        return "a few seconds"
+    if seconds < 60:
+        return f"about {int(round(seconds / 5) * 5)} s"
+    minutes = int(round(seconds / 60))
+    if minutes < 60:
+        return f"about {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes:02d} min"
+
+
+def queue_label(ahead: int) -> str:
+    """``Next in line`` or ``3 recordings ahead of it``."""
+    if ahead <= 0:
+        return "Next in line"
+    return f"{ahead} recording{'s' if ahead != 1 else ''} ahead of it"
+
+
+def seconds_param(seconds: float) -> str:
+    """A time for a URL (``?t=``): ``7`` or ``12.34``, never rounded past the moment it names."""
+    return f"{max(0.0, seconds):.3f}".rstrip("0").rstrip(".")
+
+
+def markdown_text(text: str) -> str:
+    """``text`` shown literally by ``st.markdown`` (no emphasis, links, colours, emoji or maths)."""
+    return "".join(f"\\{ch}" if ch in MARKDOWN_SPECIAL else ch for ch in text).replace("\n", " ")
+
+
+def highlighted(pieces: list[tuple[str, bool]]) -> str:
+    """Markdown of ``(text, matched)`` pieces with the matched ones in bold."""
+    out = []
+    for text, matched in pieces:
+        if not matched or not text.strip():
+            out.append(markdown_text(text))
+            continue
+        lead, core, trail = text[: len(text) - len(text.lstrip())], text.strip(), text[len(text.rstrip()) :]
+        out.append(f"{lead}**{markdown_text(core)}**{trail}")
+    return "".join(out)
