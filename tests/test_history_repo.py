@@ -319,7 +319,7 @@ def test_migration_indexes_tasks_completed_before_it_on_postgres() -> None:
 
 
 def _backfill_check(url: str) -> None:
-    command.upgrade(alembic_config(url), "0002")  # the schema before search existed
+    command.upgrade(alembic_config(url), "0003")  # the schema before search existed
     engine = create_db_engine(url)
     repo = TaskRepo(engine)
     done = repo.create(filename="old.wav", stored_path=None, size_bytes=1, duration=10.0).id
