@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: run test venv dev bench clean browser
+.PHONY: run test venv dev bench clean browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ browser:
 
 test: $(DEV) browser
 	$(BIN)/python -m pytest
+
+# The README's pictures (docs/*.png), from the running app in headless Chromium; the emoji font
+# lets them show the app's emoji.
+screenshots: $(DEV) browser
+	@fc-list | grep -qi "color emoji" || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& (apt-get update -qq && apt-get install -y -qq fonts-noto-color-emoji >/dev/null) \
+		|| echo "note: no emoji font (fonts-noto-color-emoji); emoji show as boxes"; }
+	$(BIN)/python -m docs.screenshots
 
 bench: $(DEV)
 	$(BIN)/python -m bench.accuracy

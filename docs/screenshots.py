@@ -1,0 +1,111 @@
+"""The pictures in the README, taken with headless Chromium from the app as ``make run`` starts it.
+
+    python -m docs.screenshots            (or: python docs/screenshots.py)
+
+Starts the app on free ports with a data folder of its own (the machine's Redis, or one it starts),
+analyses three recordings from ../shared/data through the Analyze page, names the speakers of
+sample.wav after what they say, and saves:
+
+- docs/task-page.png      the task page of sample.wav: transcript and timeline
+- docs/statistics.png     its Statistics tab
+- docs/history.png        History searched for a word, hits from several recordings
+- docs/history-tasks.png  History's table of the analysed recordings
+
+It reuses the browser tests' helpers (tests/browser/), so the pictures show what the tests check.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make the checkout importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from playwright.sync_api import Locator, Page, expect  # noqa: E402
+
+from services.config import get_settings  # noqa: E402
+from tests.browser.chromium import chromium, new_page, normal_window, screenshot, tall_window  # noqa: E402
+from tests.browser.stack import RunningApp, chromium_missing, running_app  # noqa: E402
+from tests.browser.user import (  # noqa: E402
+    PAGE_TIMEOUT_MS,
+    analyze,
+    go_to,
+    open_app,
+    rename_speaker,
+    search_history,
+    settled,
+    wait_for_result,
+)
+from tests.helpers import shared_data_dir  # noqa: E402
+
+DOCS = Path(__file__).resolve().parent
+RECORDINGS = ["dev00.wav", "jfk.flac", "sample.wav"]  # the last one is the task page shown
+SEARCH = "you"
+NAMES = {"this is Diane": "Diane", "I'm Sheila": "Sheila"}
+"""sample.wav: a phrase one speaker says → the name that speaker gets."""
+SETTLE_S = 1.0
+"""Plotly redraws after the window grows for a picture; give it a moment (pictures only, not tests)."""
+
+
+def names_by_speaker(app: RunningApp, task_id: str) -> dict[str, str]:
+    """Speaker id → name, for each phrase of ``NAMES`` found in the task's transcript (read over the API)."""
+    with urllib.request.urlopen(f"{app.api_url}/api/tasks/{task_id}", timeout=30) as answer:
+        segments = json.load(answer)["result"]["segments"]
+    return {s["speaker"]: name for phrase, name in NAMES.items() for s in segments if phrase in s["text"]}
+
+
+def shoot(page: Page, name: str, element: Locator | None = None) -> Path:
+    """Save ``docs/<name>`` once the page is drawn and no toast covers it."""
+    settled(page)
+    expect(page.get_by_test_id("stToast")).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
+    tall_window(page)
+    try:
+        time.sleep(SETTLE_S)
+        path = screenshot(page, DOCS / name, element)
+    finally:
+        normal_window(page)
+    print(f"saved {path.relative_to(DOCS.parent)}", flush=True)
+    return path
+
+
+def main() -> int:
+    missing = chromium_missing()
+    if missing:
+        print(f"cannot take screenshots: {missing}", file=sys.stderr)
+        return 1
+    data = shared_data_dir()
+    with tempfile.TemporaryDirectory(prefix="fastaudio-screenshots-") as tmp:
+        with running_app(Path(tmp) / "data", get_settings().redis_url) as app, chromium() as browser:
+            page = new_page(browser)
+            task_id = ""
+            for recording in RECORDINGS:
+                open_app(page, app.url)
+                task_id = analyze(page, data / recording)
+                wait_for_result(page)
+                print(f"analysed {recording}", flush=True)
+
+            for speaker, name in names_by_speaker(app, task_id).items():
+                rename_speaker(page, speaker, name)
+            page.get_by_role("tab", name="Transcript").click()
+            shoot(page, "task-page.png")
+
+            page.get_by_role("tab", name="Statistics").click()
+            tabs = page.get_by_test_id("stTabs")
+            expect(tabs.get_by_text("Overlapping speech")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+            shoot(page, "statistics.png", tabs)
+
+            go_to(page, "History")
+            expect(page.get_by_text(f"{len(RECORDINGS)} tasks.")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+            shoot(page, "history-tasks.png")
+            expect(search_history(page, SEARCH).first).to_be_visible()
+            shoot(page, "history.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
