@@ -76,7 +76,8 @@ def make_result(rng: np.random.Generator, words: list[str], duration: float, spe
     talk = [{"id": f"SPEAKER_{s:02d}", "name": f"SPEAKER_{s:02d}", "talk_time": round(duration / speakers, 1)} for s in range(speakers)]
     return {
         "duration": duration, "language": "en", "model": "tiny.en", "engine": "faster-whisper", "diarization": "builtin",
-        "speakers": talk, "segments": segments, "turns": [], "text": " ".join(s["text"] for s in segments),
+        "speakers": talk, "segments": segments, "text": " ".join(s["text"] for s in segments),
+        "turns": [{"start": s["start"], "end": s["end"], "speaker": s["speaker"]} for s in segments],
         "timings": {"decode": 0.1, "transcribe": duration * 0.2, "diarize": duration * 0.1},
     }  # fmt: skip
 
@@ -128,6 +129,23 @@ def fill(repo, count: int, seed: int = 7) -> dict[str, float]:  # type: ignore[n
             if segments:
                 conn.execute(insert(TranscriptSegment), segments)
     return {"seconds": time.perf_counter() - started, "json_mb": json_bytes / 1e6, "segments": segments_total}
+
+
+def one_hour_task(ctx, words: list[str]) -> str:  # type: ignore[no-untyped-def]
+    """A completed task of a real 1-hour recording (Opus, stored) with a 1-hour result of two speakers."""
+    from bench.corpus import stitched
+    from tests.media import encode_audio
+
+    with tempfile.TemporaryDirectory() as folder:
+        audio = encode_audio(Path(folder) / "meeting.ogg", stitched(3600), 16000, "libopus", fmt="ogg")
+        stored = ctx.storage.save("one hour meeting.ogg", audio.read_bytes())
+    task = ctx.repo.create(filename="one hour meeting.ogg", stored_path=stored.key, size_bytes=stored.size_bytes, duration=3600.0)
+    ctx.repo.claim(task.id, "bench:1", stale_before=task.created_at)
+    result = make_result(np.random.default_rng(3), words, 3600.0, 2)
+    assert ctx.repo.complete(task.id, result)
+    print(f"1-hour task: {len(result['segments'])} segments, {sum(len(s['words']) for s in result['segments'])} words, "
+          f"{len(json.dumps(result)) / 1e6:.1f} MB of JSON, audio {stored.size_bytes / 1e6:.0f} MB")
+    return task.id
 
 
 def timed(work: Callable[[], Any], runs: int) -> tuple[float, float]:
@@ -198,6 +216,7 @@ def main() -> None:
 
     set_log_level("error")
     running = repo.list_tasks(status="processing", limit=1)[0].id
+    hour = one_hour_task(ctx, words=vocabulary(np.random.default_rng(1)))
     with repo.engine.connect() as conn:
         def segments(q: str) -> str:
             n = conn.execute(text("SELECT count(*) FROM transcript_fts WHERE transcript_fts MATCH :q"), {"q": q}).scalar()
@@ -210,6 +229,8 @@ def main() -> None:
         ("History page searching a phrase (3 hits)", timed(page_run(f'"{PHRASE}"'), args.runs)),
         (f'History page searching "amer" ({hits["amer"]})', timed(page_run("amer"), args.runs)),
         ("Task page of a running task (stage, percent, time left)", timed(page_run(page="pages/task.py", query={"task": running}), args.runs)),
+        ("Task page of a completed 1-hour recording (player, timeline, transcript, stats, exports)",
+         timed(page_run(page="pages/task.py", query={"task": hour}), args.runs)),
         ("count() + list_tasks() page 1", timed(lambda: (repo.count(), repo.list_tasks(limit=50)), args.runs)),
         (f"list_tasks() last page (offset {args.tasks - 50:,})", timed(lambda: repo.list_tasks(limit=50, offset=args.tasks - 50), args.runs)),
         ("list_tasks() 2-3 speakers, 1-10 min, by name", timed(

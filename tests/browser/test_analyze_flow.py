@@ -46,6 +46,15 @@ def docx_speakers(path: Path) -> list[str]:
     return table + blocks
 
 
+def test_a_shared_link_opens_its_page_inside_the_app(app: RunningApp, page: Page) -> None:
+    """The first visit to a fresh server is a deep link (a reload, a link from a colleague)."""
+    page.goto(f"{app.url}/history")
+    expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text("Who said what, and when.")).to_be_visible()  # app.py's shared sidebar ran
+    expect(sidebar.get_by_role("link", name="app", exact=True)).to_have_count(0)  # no stray old-style page
+
+
 @pytest.mark.timeout(900)
 def test_upload_analyse_name_export_and_find_it_in_history(
     app: RunningApp, page: Page, data: Path, tmp_path: Path
