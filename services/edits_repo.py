@@ -9,11 +9,14 @@ from __future__ import annotations
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from services import transcript_index
 from services.db import session_scope
-from services.edits import Edits, SegmentEdit, SpeakerLabel, check_merge, check_name
+from services.edits import Edits, SegmentEdit, SpeakerLabel, apply_edits, check_merge, check_name
+from services.models import ProcessingTask as ProcessingTaskRow
 from services.models import SegmentEdit as SegmentEditRow
 from services.models import SpeakerLabel as SpeakerLabelRow
 from services.models import utcnow
+from services.schema import AnalysisResult
 
 
 class EditsRepo:
@@ -25,16 +28,7 @@ class EditsRepo:
     def load(self, task_id: str) -> Edits:
         """Every correction of ``task_id`` (empty when there are none)."""
         with session_scope(self.engine) as session:
-            labels = session.scalars(
-                select(SpeakerLabelRow).where(SpeakerLabelRow.task_id == task_id).order_by(SpeakerLabelRow.speaker_id)
-            )
-            segments = session.scalars(
-                select(SegmentEditRow).where(SegmentEditRow.task_id == task_id).order_by(SegmentEditRow.segment_index)
-            )
-            return Edits(
-                labels=tuple(SpeakerLabel(r.speaker_id, r.name, r.merged_into) for r in labels),
-                segments=tuple(SegmentEdit(r.segment_index, r.text, r.speaker, r.edited_at) for r in segments),
-            )
+            return load_edits(session, task_id)
 
     def rename(self, task_id: str, speaker_id: str, name: str | None) -> str | None:
         """Name a speaker (an empty name, or the id itself, removes the name). Returns the name stored.
@@ -47,6 +41,7 @@ class EditsRepo:
             row = self._label(session, task_id, speaker_id)
             row.name, row.updated_at = name, utcnow()
             self._drop_if_empty(session, row)
+            reindex(session, task_id)
         return name
 
     def merge(self, task_id: str, speaker_id: str, into: str, *, known: list[str]) -> None:
@@ -59,6 +54,7 @@ class EditsRepo:
         with session_scope(self.engine) as session:
             row = self._label(session, task_id, speaker_id)
             row.merged_into, row.updated_at = into, utcnow()
+            reindex(session, task_id)
 
     def unmerge(self, task_id: str, speaker_id: str) -> None:
         """Undo a merge: ``speaker_id`` is a speaker of its own again."""
@@ -67,6 +63,7 @@ class EditsRepo:
             if row is not None:
                 row.merged_into, row.updated_at = None, utcnow()
                 self._drop_if_empty(session, row)
+                reindex(session, task_id)
 
     def save_segment(self, task_id: str, index: int, edit: SegmentEdit | None) -> None:
         """Store the correction of segment ``index`` (None: the segment is the machine's again)."""
@@ -75,11 +72,12 @@ class EditsRepo:
             if edit is None:
                 if row is not None:
                     session.delete(row)
-                return
-            if row is None:
-                row = SegmentEditRow(task_id=task_id, segment_index=index)
-                session.add(row)
-            row.text, row.speaker, row.edited_at = edit.text, edit.speaker, utcnow()
+            else:
+                if row is None:
+                    row = SegmentEditRow(task_id=task_id, segment_index=index)
+                    session.add(row)
+                row.text, row.speaker, row.edited_at = edit.text, edit.speaker, utcnow()
+            reindex(session, task_id)
 
     def revert_segment(self, task_id: str, index: int) -> None:
         """Back to the machine's text and speaker for segment ``index``."""
@@ -122,3 +120,32 @@ class EditsRepo:
                 session.expunge(row)
             else:
                 session.delete(row)
+
+
+def load_edits(session: Session, task_id: str) -> Edits:
+    """The corrections of ``task_id``, read in ``session``'s transaction."""
+    session.flush()  # include what this transaction has just changed
+    labels = session.scalars(
+        select(SpeakerLabelRow).where(SpeakerLabelRow.task_id == task_id).order_by(SpeakerLabelRow.speaker_id)
+    )
+    segments = session.scalars(
+        select(SegmentEditRow).where(SegmentEditRow.task_id == task_id).order_by(SegmentEditRow.segment_index)
+    )
+    return Edits(
+        labels=tuple(SpeakerLabel(r.speaker_id, r.name, r.merged_into) for r in labels),
+        segments=tuple(SegmentEdit(r.segment_index, r.text, r.speaker, r.edited_at) for r in segments),
+    )
+
+
+def reindex(session: Session, task_id: str) -> None:
+    """Make search see the task as the analysts see it: corrected text, speakers by their names.
+
+    Runs in the transaction that changed the task's result or corrections, so search and the task
+    page never disagree.
+    """
+    row = session.get(ProcessingTaskRow, task_id)
+    if row is None or not row.result:
+        return
+    edited = apply_edits(AnalysisResult.from_dict(row.result), load_edits(session, task_id))
+    segments = [dict(s, speaker=edited.speaker_name(s["speaker"]) or None) for s in edited.to_dict()["segments"]]
+    transcript_index.replace_segments(session, task_id, segments)

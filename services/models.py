@@ -138,7 +138,7 @@ class TranscriptSegment(Base):
     """One segment of a completed task's transcript, kept for full-text search.
 
     The result JSON stays the source of truth; these rows are a copy written in the same
-    transaction as the result (``TaskRepo.complete``, ``TaskRepo.reindex_transcript``). The search
+    transaction as the result or the correction (``services.edits_repo.reindex``). The search
     index over ``text`` is dialect-specific and lives only in the migration (``0004_search``):
     an FTS5 table kept in step by triggers on SQLite, a GIN index over ``to_tsvector`` on PostgreSQL.
     """

@@ -12,13 +12,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable
 
 from sqlalchemy import Engine, delete, false, func, select, update
 from sqlalchemy.orm import Session, defer, joinedload
 
 from services import transcript_index
 from services.db import session_scope
+from services.edits_repo import reindex
 from services.errors import TaskNotFound
 from services.models import (
     CANCELLED,
@@ -510,9 +511,9 @@ class TaskRepo:
         """
 
         def index_and_also(session: Session) -> None:
-            transcript_index.replace_segments(session, task_id, result.get("segments") or ())
             if also is not None:
-                also(session)
+                also(session)  # e.g. the corrections a re-run keeps, which search must see
+            reindex(session, task_id)
 
         return self._finish(
             task_id,
@@ -549,21 +550,6 @@ class TaskRepo:
             if updated:
                 session.add(TaskEvent(task_id=task_id, event="cancelled", at=now))
         return bool(updated)
-
-    def reindex_transcript(self, task_id: str, segments: Iterable[Mapping[str, Any]]) -> int:
-        """Make search see ``segments`` as the task's transcript (call it after editing a result).
-
-        ``segments`` are dicts of the one result schema (``start``, ``end``, ``speaker``, ``text``;
-        other keys are ignored), normally the edited result's ``segments``. Call it in step with
-        storing the edited result, so search and the task page agree. Returns the number indexed.
-
-        Raises:
-            TaskNotFound: there is no task ``task_id``.
-        """
-        with session_scope(self.engine) as session:
-            if session.get(ProcessingTask, task_id, options=[defer(ProcessingTask.result)]) is None:
-                raise TaskNotFound(f"There is no task {task_id!r}.")
-            return transcript_index.replace_segments(session, task_id, segments)
 
     def _finish(
         self, task_id: str, event: str, worker: str | None, *, also: Callable[[Session], object] | None = None, **values: Any

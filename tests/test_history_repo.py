@@ -12,6 +12,8 @@ from alembic import command
 from sqlalchemy import text
 
 from services.db import alembic_config, create_db_engine, migrate
+from services.edits import SegmentEdit
+from services.edits_repo import EditsRepo
 from services.errors import InvalidOptions, TaskAlreadyFinished, TaskNotFound
 from services.models import utcnow
 from services.reaper import reap
@@ -128,15 +130,19 @@ def test_search_pages_filters_and_sorts_by_task(repo: TaskRepo) -> None:
 
 
 def test_the_index_follows_edits_and_deletion(repo: TaskRepo) -> None:
-    task_id = _task(repo, "call.wav", result=_result(JFK, JERSEY))
-    assert repo.search("jersey").total == 1
+    task_id = _task(repo, "call.wav", result=_result(JFK, JERSEY, speakers=2))
+    edits = EditsRepo(repo.engine)
+    assert repo.search("jersey").total == 1 and repo.search("jersey").hits[0].speaker == "SPEAKER_01"
 
-    edited = [{"start": 0.0, "end": 4.0, "speaker": "SPEAKER_00", "text": "I grew up in Newark."}]
-    assert repo.reindex_transcript(task_id, edited) == 1
-    assert repo.search("jersey").total == 0 and repo.search("country").total == 0
+    edits.save_segment(task_id, 1, SegmentEdit(1, text="I grew up in Newark."))  # an analyst's correction
+    assert repo.search("jersey").total == 0
     assert repo.search("newark").hits[0].task.id == task_id
-    with pytest.raises(TaskNotFound):
-        repo.reindex_transcript("no-such-task", edited)
+    edits.rename(task_id, "SPEAKER_01", "Diane")  # hits name the speaker as the task page does
+    assert repo.search("newark").hits[0].speaker == "Diane"
+    edits.merge(task_id, "SPEAKER_00", "SPEAKER_01", known=["SPEAKER_00", "SPEAKER_01"])
+    assert repo.search("country").hits[0].speaker == "Diane"
+    edits.revert_segment(task_id, 1)
+    assert repo.search("jersey").total == 1 and repo.search("newark").total == 0
 
     assert repo.delete(task_id) is not None
     assert repo.search("newark").total == 0
