@@ -126,6 +126,11 @@ def stats_figure(stats: ConversationStats, colors: dict[str, str]) -> go.Figure:
     fig.update_yaxes(autorange="reversed")
     fig.update_yaxes(showticklabels=False, col=2)
     fig.update_yaxes(showticklabels=False, col=3)
+    fig.update_xaxes(rangemode="tozero")
+    if not any(s.interruptions for s in stats.speakers):
+        # An empty panel would get an axis from -1 to 1; say what it means instead.
+        fig.update_xaxes(range=[0, 1], dtick=1, row=1, col=3)
+        fig.add_annotation(text="none", showarrow=False, x=0.5, y=0.5, xref="x3 domain", yref="y3 domain")
     fig.update_layout(
         height=120 + 40 * max(1, len(names)),
         margin=dict(l=10, r=10, t=40, b=10),

@@ -117,7 +117,7 @@ def test_two_speakers_merged_into_one_and_separated_again(ctx: AppContext, task:
 def test_statistics_and_one_download_per_format(task: str) -> None:
     at = _page(task)
     stats = at.dataframe[0].value
-    assert list(stats.columns)[:5] == ["Speaker", "Speaker id", "Talk time (s)", "Share (%)", "Turns"]
+    assert list(stats.columns)[:4] == ["Speaker", "Talk time (s)", "Share (%)", "Turns"]
     assert {"Words/min", "Overlaps", "Interruptions"} <= set(stats.columns)
     assert stats["Share (%)"].sum() == pytest.approx(100.0, abs=0.2)
     labels = [d.proto.label for d in at.get("download_button")]

@@ -17,8 +17,11 @@ def render_stats(result: AnalysisResult, stem: str) -> None:
     cols[0].metric("Speech", duration_label(stats.speech))
     cols[1].metric("Overlapping speech", duration_label(stats.overlap))
     cols[2].metric("Silence", duration_label(max(0.0, stats.duration - stats.speech)))
-    table = pd.DataFrame(stats_rows(stats), columns=[c for c, _ in COLUMNS]).rename(columns=dict(COLUMNS))
-    st.dataframe(table, hide_index=True, key="task_stats_table", width="stretch")
+    shown = [(c, label) for c, label in COLUMNS if c != "speaker_id"]  # the name says who; the CSV keeps the id
+    table = pd.DataFrame(stats_rows(stats), columns=[c for c, _ in shown]).rename(columns=dict(shown))
+    # Seconds, shares and rates always with one decimal, so a column reads evenly ("4.0", not "4").
+    decimals = {label: st.column_config.NumberColumn(format="%.1f") for c, label in shown if c.endswith(("_s", "_percent", "_minute"))}
+    st.dataframe(table, hide_index=True, key="task_stats_table", width="stretch", column_config=decimals)
     st.plotly_chart(stats_figure(stats, speaker_colors(result)), key="task_stats_chart", width="stretch")
     st.caption(
         "Share: of all talk time. Turns: how often a speaker takes the floor (another speaker starting ends a turn). "
