@@ -11,7 +11,9 @@ speakers were assigned, and the voice embeddings when the diarizer computes reus
 from __future__ import annotations
 
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
@@ -178,6 +180,59 @@ class _Stages:
         return value
 
 
+class _Abandoned(Exception):
+    """Stops a background stage whose result is no longer wanted."""
+
+
+class _Alongside:
+    """Run one stage in a background thread while the caller runs another.
+
+    The background stage's progress is held back until the caller asks for its result (so the
+    page never sees the stage flip back and forth); from then on it is reported live. If the
+    caller's own stage fails (or is cancelled), the background stage stops at its next progress
+    report.
+    """
+
+    def __init__(self, stages: _Stages, stage: str, work: Callable[[Callable[[float], None]], Any]) -> None:
+        self._report = stages.reporter(stage)
+        self._latest = 0.0
+        self._live = threading.Event()
+        self._abandoned = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fastaudio-{stage}")
+
+        def relay(fraction: float) -> None:
+            if self._abandoned.is_set():
+                raise _Abandoned
+            self._latest = fraction
+            if self._live.is_set():
+                self._report(fraction)
+
+        def timed() -> Any:
+            started = time.perf_counter()
+            value = work(relay)
+            stages.timings[stage] = time.perf_counter() - started
+            return value
+
+        self._future = self._pool.submit(timed)
+
+    def result(self) -> Any:
+        self._live.set()
+        self._report(self._latest)
+        value = self._future.result()
+        self._report(1.0)
+        return value
+
+    def __enter__(self) -> _Alongside:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_rest: object) -> None:
+        if exc_type is not None:
+            self._abandoned.set()
+        self._pool.shutdown(wait=True)
+        if exc_type is not None and not self._future.cancelled():
+            self._future.exception()  # retrieved, so a failed background stage is not reported twice
+
+
 def analyze_file(
     path: str | os.PathLike[str],
     transcriber: Transcriber,
@@ -222,17 +277,21 @@ def analyze(
     duration = len(audio) / SAMPLE_RATE
     probs = stages.run("vad", lambda report: speech_probabilities(audio, on_progress=report))
     speech = asr_regions(probs, duration)
-    transcript: Transcript = stages.run(
-        "transcribe", lambda report: transcriber.transcribe(audio, report, speech=speech)
-    )
+    transcript: Transcript
     speakers = options.speaker_options()
     embeddings: SpeechEmbeddings | None = None
     if isinstance(diarizer, ReclusteringDiarizer):
-        embeddings = stages.run(
-            "diarize", lambda report: diarizer.embed(audio, on_progress=report, speech_probs=probs, channels=channels)
-        )
+        # The voice embeddings need only the speech regions, not the words: they are computed while
+        # Whisper transcribes, which leaves part of the CPU idle (measured: 2 threads decode only
+        # 1.3x faster than 1).
+        with _Alongside(stages, "diarize", lambda report: diarizer.embed(
+            audio, on_progress=report, speech_probs=probs, channels=channels
+        )) as embedding:  # fmt: skip
+            transcript = stages.run("transcribe", lambda report: transcriber.transcribe(audio, report, speech=speech))
+            embeddings = embedding.result()
         turns = stages.run("cluster", lambda _report: diarizer.assign(embeddings, speakers, words=transcript.words))
     else:
+        transcript = stages.run("transcribe", lambda report: transcriber.transcribe(audio, report, speech=speech))
         turns = stages.run(
             "diarize",
             lambda report: diarizer.diarize(

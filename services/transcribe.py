@@ -55,7 +55,7 @@ class WhisperConfig:
     cpu_threads: int = 0
     beam_size: int = 5
     mode: Literal["batched", "sequential", "fast"] = "batched"
-    batch_size: int = 16
+    batch_size: int = 4
     batched_beam_size: int = 1
 
 
