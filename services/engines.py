@@ -44,7 +44,7 @@ def make_transcriber(settings: Settings) -> Transcriber:
             cpu_threads=settings.cpu_threads,
             beam_size=settings.whisper_beam_size,
             mode=settings.whisper_mode,
-            batch_size=settings.whisper_batch_size,
+            batch_size=settings.whisper_batch_size or (16 if device == "cuda" else 4),
         )
     )
 
