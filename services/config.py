@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="", description="SQLAlchemy URL (e.g. postgresql+psycopg://...); default: SQLite under DATA_DIR"
     )
+    database_busy_timeout_seconds: float = Field(default=30.0, description="SQLite: how long a write waits for another")
 
     # where uploads live: DATA_DIR/uploads by default, or any fsspec URL every worker can reach
     storage_url: str = Field(default="", description="e.g. s3://bucket/prefix; empty: DATA_DIR/uploads")

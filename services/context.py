@@ -28,7 +28,7 @@ def build_context(settings: Settings, *, run_migrations: bool = True) -> AppCont
     """Connect to the database (migrating it to the newest schema) and open the upload storage."""
     if run_migrations:
         migrate(settings.database_url)
-    engine = get_engine(settings.database_url)
+    engine = get_engine(settings.database_url, settings.database_busy_timeout_seconds)
     return AppContext(
         settings=settings,
         repo=TaskRepo(engine),

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_S = 30.0
+"""How long a SQLite write waits for another writer before failing with "database is locked"."""
 MIGRATION_LOCK_ID = 0x46415544  # "FAUD": the advisory lock key every FastAudio process migrates under
 SQLITE_MIGRATION_ATTEMPTS = 5
 
@@ -37,7 +38,7 @@ def _is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_db_engine(url: str) -> Engine:
+def create_db_engine(url: str, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
     """An engine for ``url``; for SQLite, makes the parent folder and sets WAL and a busy timeout."""
     if not _is_sqlite(url):
         return create_engine(url, pool_pre_ping=True)
@@ -45,13 +46,13 @@ def create_db_engine(url: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -62,10 +63,10 @@ def create_db_engine(url: str) -> Engine:
 _ENGINES: dict[str, Engine] = {}
 
 
-def get_engine(url: str) -> Engine:
+def get_engine(url: str, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
     """One engine per URL per process."""
     if url not in _ENGINES:
-        _ENGINES[url] = create_db_engine(url)
+        _ENGINES[url] = create_db_engine(url, busy_timeout_s)
     return _ENGINES[url]
 
 

@@ -6,6 +6,7 @@ server on a free port and never touches the machine's shared one.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -179,3 +180,29 @@ def test_the_same_message_twice_runs_the_job_once(cluster: Cluster, clip: Path) 
     assert cluster.wait_final([task_id], 120)[task_id] == "completed"
     time.sleep(2)  # let the second copy finish whatever it does
     assert _runs(cluster, task_id) == (1, 1)
+
+
+def test_a_locked_database_is_waited_out_with_retries(cluster: Cluster, clip: Path, environment: dict[str, str], figures: list[str]) -> None:
+    """A transient error before the job could even be claimed: Celery retries with backoff, the job runs once."""
+    task_id = cluster.submit(clip).task.id  # queued, its message waiting in the broker
+    database = environment["DATABASE_URL"].removeprefix("sqlite:///")
+    blocker = sqlite3.connect(database, timeout=30)
+    blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        cluster.start_worker(DATABASE_BUSY_TIMEOUT_SECONDS="0.5")
+        wait_for(lambda: "database is locked" in cluster.log(), 60, message="the worker to meet the lock")
+        held_until = time.monotonic() + 2
+        while time.monotonic() < held_until:
+            time.sleep(0.1)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    released = time.monotonic()
+    assert cluster.wait_final([task_id], 120)[task_id] == "completed"
+    task = cluster.ctx.repo.require(task_id)
+    retries = cluster.log().count("Retry in")
+    figures.append(
+        f"SQLite write-locked by another process for 2 s+: {retries} Celery retries with backoff, "
+        f"completed {time.monotonic() - released:.1f} s after the lock went, claimed {task.attempts} time(s)"
+    )
+    assert retries >= 1 and task.attempts == 1

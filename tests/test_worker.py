@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from services.context import AppContext
-from services.pipeline import AnalysisOptions
+from services.pipeline import STAGE_SHARES, AnalysisOptions
 from services.submissions import submit
 from tests.helpers import normalize
 from worker.celery_app import enqueue
@@ -45,7 +45,10 @@ def test_queued_processing_completed_with_rising_progress(ctx: AppContext, worke
     progress = [p for status, p, _ in seen if status == "processing"]
     assert progress == sorted(progress) and len(set(progress)) >= 3, seen
     stages = list(dict.fromkeys(stage for status, _, stage in seen if status == "processing"))
-    assert {"transcribe", "diarize"} <= set(stages), stages
+    # Polling sees the long stages; short ones (embeddings that finished during transcription,
+    # clustering) can pass between two polls. The full sequence is checked in test_pipeline.
+    order = list(STAGE_SHARES)
+    assert "transcribe" in stages and stages == sorted(stages, key=order.index), stages
 
     task = ctx.repo.require(submission.task.id)
     assert task.progress == 100 and task.num_speakers == 2 and task.attempts == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
+from typing import Callable
 
 from celery import Task
 from celery.signals import worker_ready
@@ -11,7 +12,7 @@ from celery.signals import worker_ready
 from services.context import get_context
 from services.engines import make_diarizer, make_transcriber
 from services.housekeeping import clean_up
-from services.jobs import AnalyzeFile, JobPolicy, Outcome, RunResult, run_analysis
+from services.jobs import AnalyzeFile, JobPolicy, Outcome, RunResult, is_transient, run_analysis
 from services.pipeline import Diarizer, analyze_file
 from services.reaper import reap
 from services.rediarize import run_rediarization
@@ -36,20 +37,23 @@ def _diarizer() -> Diarizer:
 
 def _run(task: Task, task_id: str, analyze: AnalyzeFile) -> str:
     ctx = get_context()
-    run = run_analysis(
-        task_id,
-        repo=ctx.repo,
-        storage=ctx.storage,
-        transcriber=_transcriber,
-        diarizer=_diarizer,
-        analyze=analyze,
-        artifacts=ctx.artifacts,
-        policy=JobPolicy.from_settings(ctx.settings),
-    )
-    return _outcome(task, run)
+    policy = JobPolicy.from_settings(ctx.settings)
+    return _attempt(task, policy, lambda: run_analysis(
+        task_id, repo=ctx.repo, storage=ctx.storage, transcriber=_transcriber, diarizer=_diarizer,
+        analyze=analyze, artifacts=ctx.artifacts, policy=policy,
+    ))  # fmt: skip
 
 
-def _outcome(task: Task, run: RunResult) -> str:
+def _attempt(task: Task, policy: JobPolicy, job: Callable[[], RunResult]) -> str:
+    """Run a job and turn its outcome (or a transient failure to even start it) into Celery's terms."""
+    try:
+        run = job()
+    except Exception as exc:
+        # The task row could not be read or claimed (database locked or unreachable): try this
+        # message again with backoff; should that fail too, the reaper sends the row again later.
+        if is_transient(exc) and task.request.retries < policy.max_attempts:
+            raise task.retry(exc=exc, countdown=policy.retry_backoff_s * 2**task.request.retries) from exc
+        raise
     if run.outcome is Outcome.RETRY:
         # The row is back to `queued`; if this re-send is lost too, the reaper sends it again.
         raise task.retry(countdown=run.retry_in, max_retries=None)
@@ -72,10 +76,10 @@ def process_vad_recording(self: Task, task_id: str) -> str:
 def rediarize_task(self: Task, task_id: str) -> str:
     """Separate the speakers of task row ``task_id`` again with the options in its row (no transcription)."""
     ctx = get_context()
-    run = run_rediarization(
-        task_id, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits, policy=JobPolicy.from_settings(ctx.settings)
+    policy = JobPolicy.from_settings(ctx.settings)
+    return _attempt(
+        self, policy, lambda: run_rediarization(task_id, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits, policy=policy)
     )
-    return _outcome(self, run)
 
 
 @app.task(name=REAP_TASK)
