@@ -16,6 +16,7 @@ import pytest
 
 from services.audio import decode
 from services.broker import free_port, start_embedded_redis
+from services.submissions import QUEUE_DOWN_MESSAGE
 from tests.cluster import FAST, Cluster, kill_task_process
 from tests.helpers import wait_for
 from tests.media import encode_audio
@@ -206,3 +207,36 @@ def test_a_locked_database_is_waited_out_with_retries(cluster: Cluster, clip: Pa
         f"completed {time.monotonic() - released:.1f} s after the lock went, claimed {task.attempts} time(s)"
     )
     assert retries >= 1 and task.attempts == 1
+
+
+def test_uploads_while_redis_is_down_start_by_themselves_when_it_is_back(
+    cluster: Cluster, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], figures: list[str]
+) -> None:
+    cluster.stop()
+    port = free_port()
+    redis = start_embedded_redis(tmp_path / "redis", port, persist=False)
+    try:
+        (tmp_path / "own").mkdir()
+        own = Cluster(tmp_path / "own", monkeypatch, environment, REDIS_URL=redis.url, **FAST)
+        worker = own.start_worker(beat=True)
+        redis.kill()
+        down_at = time.monotonic()
+        submissions = [own.submit(clip) for _ in range(3)]
+        upload_s = (time.monotonic() - down_at) / len(submissions)
+        assert all(not s.enqueued and s.message == QUEUE_DOWN_MESSAGE for s in submissions)
+        task_ids = [s.task.id for s in submissions]
+        assert {own.ctx.repo.require(t).status for t in task_ids} == {"queued"}  # recorded, nothing lost
+        time.sleep(3)  # the worker notices the broker is gone and keeps trying to reconnect
+        redis = start_embedded_redis(tmp_path / "redis", port, persist=False)
+        back_at = time.monotonic()
+        states = own.wait_final(task_ids, 180)
+        took = time.monotonic() - back_at
+        figures.append(
+            f"Redis down during 3 uploads: each recorded 'queued' in {upload_s:.1f} s; "
+            f"{sum(s == 'completed' for s in states.values())}/3 completed {took:.1f} s after Redis was back, no one acting"
+        )
+        assert set(states.values()) == {"completed"}, states
+        assert worker.poll() is None
+        own.stop()
+    finally:
+        redis.stop()

@@ -72,6 +72,10 @@ def enqueue(task_id: str, task_name: str = ANALYZE_TASK, *, via: Celery | None =
         args=[task_id],
         task_id=task_id,  # the row id is the message id: the reaper finds it in the broker by it
         queue=celery.conf.task_default_queue,
+        # Nobody waits on Celery's result: the task table is the truth. Without this, the first
+        # send while Redis is down spends ~19 s retrying the result backend's subscription (the
+        # upload page would hang that long) and leaves the backend needing a process restart.
+        ignore_result=True,
         retry=True,
         retry_policy=PUBLISH_RETRY,
     )
