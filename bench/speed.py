@@ -1,7 +1,8 @@
 """Speed benchmark: FastAudio's whole pipeline against openai-whisper's ASR alone, on the same audio.
 
     python -m bench.speed                        # 30 s, 8 min, 10 min, 60 min (peer up to 10 min)
-    python -m bench.speed --minutes 0.5 8 --peer-all --engine openai-whisper
+    python -m bench.speed --minutes 0.5 8 --engine openai-whisper   # the other engine
+    python -m bench.speed --minutes 120 --peer-up-to 0 --kept-up-to 0  # memory of a 2-hour file
 
 Every measurement runs in a fresh process, so model loading is counted once and the peak memory
 (the process's maximum resident set size) belongs to that run alone. The recordings are built by

@@ -70,35 +70,50 @@ def test_sigkill_of_the_worker_child_mid_job_loses_nothing(cluster: Cluster, dat
     assert worker.poll() is None
 
 
-def test_redis_restart_without_persistence_loses_no_queued_job(
-    cluster: Cluster, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], figures: list[str]
-) -> None:
+class OwnRedis:
+    """A Redis server of the test's own on a free port, to kill and start again, and a queue on it."""
+
+    def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]) -> None:
+        self.folder, self.port = folder, free_port()
+        self.server = start_embedded_redis(folder / "redis", self.port, persist=False)
+        (folder / "own").mkdir()
+        self.cluster = Cluster(folder / "own", monkeypatch, environment, REDIS_URL=self.server.url, **FAST)
+
+    def restart(self) -> None:
+        """Start Redis again on the same port: empty, as after a restart without persistence."""
+        self.server = start_embedded_redis(self.folder / "redis", self.port, persist=False)
+
+
+@pytest.fixture
+def own_redis(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]):  # type: ignore[no-untyped-def]
     cluster.stop()
-    port = free_port()
-    redis = start_embedded_redis(tmp_path / "redis", port, persist=False)
+    own = OwnRedis(tmp_path, monkeypatch, environment)
     try:
-        own = Cluster(tmp_path / "own", monkeypatch, environment, REDIS_URL=redis.url, **FAST)
-        (tmp_path / "own").mkdir(exist_ok=True)
-        own.start_worker(beat=True)
-        task_ids = [own.submit(clip).task.id for _ in range(20)]
-        assert all(own.ctx.repo.require(t).status in ("queued", "processing") for t in task_ids)
-        redis.kill()  # every message in the queue is gone with it
-        redis = start_embedded_redis(tmp_path / "redis", port, persist=False)
-        restarted_at = time.monotonic()
-        states = own.wait_final(task_ids, 300)
-        took = time.monotonic() - restarted_at
-        lost = sum(s != "completed" for s in states.values())
-        duplicates = sum(max(0, _runs(own, t)[1] - 1) for t in task_ids)
-        resent = sum(any(e == "claimed" for e, _, _ in own.ctx.repo.events(t)) for t in task_ids)
-        figures.append(
-            f"Redis restarted (no persistence) with 20 queued: lost {lost}/20, duplicate runs {duplicates}, "
-            f"all done {took:.1f} s after the restart"
-        )
-        own.stop()
-        assert lost == 0, states
-        assert duplicates == 0 and resent == 20
+        yield own
     finally:
-        redis.stop()
+        own.cluster.stop()
+        own.server.stop()
+
+
+def test_redis_restart_without_persistence_loses_no_queued_job(own_redis: OwnRedis, clip: Path, figures: list[str]) -> None:
+    own = own_redis.cluster
+    own.start_worker(beat=True)
+    task_ids = [own.submit(clip).task.id for _ in range(20)]
+    assert all(own.ctx.repo.require(t).status in ("queued", "processing") for t in task_ids)
+    own_redis.server.kill()  # every message in the queue is gone with it
+    own_redis.restart()
+    restarted_at = time.monotonic()
+    states = own.wait_final(task_ids, 300)
+    took = time.monotonic() - restarted_at
+    lost = sum(s != "completed" for s in states.values())
+    duplicates = sum(max(0, _runs(own, t)[1] - 1) for t in task_ids)
+    resent = sum(any(e == "claimed" for e, _, _ in own.ctx.repo.events(t)) for t in task_ids)
+    figures.append(
+        f"Redis restarted (no persistence) with 20 queued: lost {lost}/20, duplicate runs {duplicates}, "
+        f"all done {took:.1f} s after the restart"
+    )
+    assert lost == 0, states
+    assert duplicates == 0 and resent == 20
 
 
 def test_a_job_that_always_kills_its_process_stops_at_the_attempt_cap(
@@ -210,33 +225,25 @@ def test_a_locked_database_is_waited_out_with_retries(cluster: Cluster, clip: Pa
 
 
 def test_uploads_while_redis_is_down_start_by_themselves_when_it_is_back(
-    cluster: Cluster, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], figures: list[str]
+    own_redis: OwnRedis, clip: Path, figures: list[str]
 ) -> None:
-    cluster.stop()
-    port = free_port()
-    redis = start_embedded_redis(tmp_path / "redis", port, persist=False)
-    try:
-        (tmp_path / "own").mkdir()
-        own = Cluster(tmp_path / "own", monkeypatch, environment, REDIS_URL=redis.url, **FAST)
-        worker = own.start_worker(beat=True)
-        redis.kill()
-        down_at = time.monotonic()
-        submissions = [own.submit(clip) for _ in range(3)]
-        upload_s = (time.monotonic() - down_at) / len(submissions)
-        assert all(not s.enqueued and s.message == QUEUE_DOWN_MESSAGE for s in submissions)
-        task_ids = [s.task.id for s in submissions]
-        assert {own.ctx.repo.require(t).status for t in task_ids} == {"queued"}  # recorded, nothing lost
-        time.sleep(3)  # the worker notices the broker is gone and keeps trying to reconnect
-        redis = start_embedded_redis(tmp_path / "redis", port, persist=False)
-        back_at = time.monotonic()
-        states = own.wait_final(task_ids, 180)
-        took = time.monotonic() - back_at
-        figures.append(
-            f"Redis down during 3 uploads: each recorded 'queued' in {upload_s:.1f} s; "
-            f"{sum(s == 'completed' for s in states.values())}/3 completed {took:.1f} s after Redis was back, no one acting"
-        )
-        assert set(states.values()) == {"completed"}, states
-        assert worker.poll() is None
-        own.stop()
-    finally:
-        redis.stop()
+    own = own_redis.cluster
+    worker = own.start_worker(beat=True)
+    own_redis.server.kill()
+    down_at = time.monotonic()
+    submissions = [own.submit(clip) for _ in range(3)]
+    upload_s = (time.monotonic() - down_at) / len(submissions)
+    assert all(not s.enqueued and s.message == QUEUE_DOWN_MESSAGE for s in submissions)
+    task_ids = [s.task.id for s in submissions]
+    assert {own.ctx.repo.require(t).status for t in task_ids} == {"queued"}  # recorded, nothing lost
+    time.sleep(3)  # the worker notices the broker is gone and keeps trying to reconnect
+    own_redis.restart()
+    back_at = time.monotonic()
+    states = own.wait_final(task_ids, 180)
+    took = time.monotonic() - back_at
+    figures.append(
+        f"Redis down during 3 uploads: each recorded 'queued' in {upload_s:.1f} s; "
+        f"{sum(s == 'completed' for s in states.values())}/3 completed {took:.1f} s after Redis was back, no one acting"
+    )
+    assert set(states.values()) == {"completed"}, states
+    assert worker.poll() is None

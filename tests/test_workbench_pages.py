@@ -233,6 +233,9 @@ def test_history_filters_sort_and_pages(private_app: AppContext) -> None:
     at.get("pagination")[0].set_value(2).run()
     assert _table(at) == [f"filler {i}.wav" for i in range(46, 52)]
     assert at.dataframe[0].value["Open"].iloc[0].startswith("task?task=")
+    at.selectbox(key="history_sort").select("oldest").run()  # another order starts at page 1 again
+    assert _table(at)[0] == "filler 51.wav" and len(_table(at)) == 50
+    at.selectbox(key="history_sort").select("newest").run()
 
     at.multiselect(key="history_status").select("completed").run()  # a filter starts at page 1 again
     assert _table(at) == ["Memo.mp3", "call.wav", "Board.m4a"] and "3 tasks" in _captions(at)

@@ -40,7 +40,9 @@ NO_SELECTION = {"selection": {"rows": [], "columns": [], "cells": []}}
 
 def _first_page() -> None:
     # A new search or filter starts at page 1 (and forgets a selection made on the old list).
-    st.session_state[PAGE_KEY] = 1
+    # Dropping the key resets the widget to its default page; assigning 1 would make Streamlit warn
+    # that the widget has both a default and a value set through session state.
+    st.session_state.pop(PAGE_KEY, None)
     st.session_state[TABLE_KEY] = NO_SELECTION
 
 
