@@ -6,9 +6,11 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BeforeValidator
 
 from api.deps import app_context
 from api.errors import error_responses
+from api.params import whole_number
 from api.schemas import MatchOut, Status, TaskOut, TaskPageOut, TaskSummaryOut
 from services.context import AppContext
 from services.deletion import delete_task
@@ -40,8 +42,8 @@ def _task(ctx: AppContext, task_id: str) -> TaskView:
 
 @router.get("", response_model=TaskPageOut, responses=error_responses(401, 422))
 def list_tasks(
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200), BeforeValidator(whole_number)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET), BeforeValidator(whole_number)] = 0,
     status: Status | None = None,
     q: Annotated[
         str | None,

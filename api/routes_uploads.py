@@ -22,6 +22,7 @@ from pydantic import BeforeValidator, Field
 
 from api.deps import app_context
 from api.errors import error_responses, status_for
+from api.params import whole_number
 from api.schemas import ErrorOut, SubmissionOut
 from services.context import AppContext
 from services.pipeline import AnalysisOptions
@@ -37,7 +38,7 @@ Upload = Annotated[UploadFile, File(description="the recording: wav, flac, mp3, 
 
 def _unset(value: Any) -> Any:
     # A form cannot carry null: an empty field (an HTML number input left blank) or "null" means "not set".
-    return None if isinstance(value, str) and value.strip().lower() in ("", "null") else value
+    return None if isinstance(value, str) and value.strip().lower() in ("", "null") else whole_number(value)
 
 
 SpeakerCount = Annotated[Annotated[int, Field(ge=1, le=MAX_SPEAKERS)] | None, BeforeValidator(_unset), Form()]

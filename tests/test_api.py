@@ -84,7 +84,8 @@ def test_a_chunked_upload_without_length_is_411(client: TestClient) -> None:
     [
         ({"min_speakers": 3, "max_speakers": 2}, "The minimum number of speakers (3) is above the maximum (2)."),
         ({"num_speakers": 0}, "num_speakers: Input should be greater than or equal to 1"),
-        ({"num_speakers": "two"}, "num_speakers: Input should be a valid integer, unable to parse string as an integer"),
+        ({"num_speakers": "two"}, "num_speakers: Input should be a whole number written in digits, e.g. 2"),
+        ({"max_speakers": "2.0"}, "max_speakers: Input should be a whole number written in digits, e.g. 2"),
     ],
 )
 def test_bad_speaker_options_are_422_and_create_no_task(client: TestClient, ctx: AppContext, data: Path, form: dict, message: str) -> None:  # type: ignore[type-arg]
@@ -129,8 +130,9 @@ def test_the_list_pages_and_filters(client: TestClient, ctx: AppContext) -> None
     failed = client.get("/api/tasks", params={"status": "failed", "limit": 200}).json()
     assert failed["total"] == ctx.repo.count("failed") and ids[0] in {t["task_id"] for t in failed["items"]}
     assert {t["status"] for t in failed["items"]} == {"failed"}
-    for bad in ({"status": "done"}, {"limit": 0}, {"limit": 201}, {"offset": -1}):
+    for bad in ({"status": "done"}, {"limit": 0}, {"limit": 201}, {"offset": -1}, {"offset": "+0.0"}, {"limit": "1e2"}, {"limit": " 5"}):
         assert client.get("/api/tasks", params=bad).status_code == 422, bad
+    assert client.get("/api/tasks", params={"limit": "+2", "offset": "0"}).json()["limit"] == 2  # what int() reads is fine
 
 
 def test_delete_removes_the_rows_and_the_stored_file(client: TestClient, ctx: AppContext, data: Path) -> None:
