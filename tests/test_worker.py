@@ -47,7 +47,7 @@ def test_queued_processing_completed_with_rising_progress(ctx: AppContext, worke
     stages = list(dict.fromkeys(stage for status, _, stage in seen if status == "processing"))
     # Polling sees the long stages; short ones (embeddings that finished during transcription,
     # clustering) can pass between two polls. The full sequence is checked in test_pipeline.
-    order = list(STAGE_SHARES)
+    order = ["starting", *STAGE_SHARES]  # "starting": claimed, models loading
     assert "transcribe" in stages and stages == sorted(stages, key=order.index), stages
 
     task = ctx.repo.require(submission.task.id)
