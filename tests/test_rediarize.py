@@ -6,7 +6,6 @@ stored the way a worker stores them: in the session's real SQLite database.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -63,9 +62,7 @@ def test_two_to_three_speakers_without_the_audio_or_the_recogniser(ctx: AppConte
     ctx.storage.delete(ctx.repo.require(task_id).recording.stored_path)
     rerun = request_rediarization(task_id, AnalysisOptions(num_speakers=3), repo=ctx.repo, artifacts=ctx.artifacts, enqueue=lambda *_: None)
     assert (rerun.task.status, rerun.task.rerun, rerun.task.job, rerun.task.attempts) == ("queued", "diarize", "rediarize", 0)
-    started = time.perf_counter()
     run = run_rediarization(task_id, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits)
-    elapsed = time.perf_counter() - started
 
     assert run.outcome is Outcome.COMPLETED
     task = ctx.repo.require(task_id)
@@ -74,7 +71,6 @@ def test_two_to_three_speakers_without_the_audio_or_the_recogniser(ctx: AppConte
     assert [s.id for s in after.speakers] == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"]
     assert after.text == before.text  # the same words, now split among three speakers
     assert [w for s in after.segments for w in s.words] == [w for s in before.segments for w in s.words]
-    assert elapsed < 5.0, elapsed  # a transcription of 30 s takes longer than that on this machine
     assert [e for e, _w, _d in ctx.repo.events(task_id)][-3:] == ["requeued", "claimed", "completed"]
 
     # Names, merges and speaker changes no longer apply; the text fix of an unchanged segment does.
