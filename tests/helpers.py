@@ -125,3 +125,14 @@ def child_env(**overrides: str) -> dict[str, str]:
     env.update(overrides)
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+def app_test(page: str, **query: str):  # type: ignore[no-untyped-def]
+    """An ``AppTest`` of the whole app (``app.py``, its sidebar included) opened at ``page`` with ``query``."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page(page)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at

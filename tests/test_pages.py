@@ -5,20 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from services.context import AppContext
 from services.pipeline import analyze_file
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-def _app(page: str, **query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page(page)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at
+from tests.helpers import app_test
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +22,7 @@ def completed_task(ctx: AppContext, data: Path, transcriber) -> str:  # type: ig
 
 
 def test_analyze_upload_creates_a_queued_task_and_opens_it(ctx: AppContext, data: Path) -> None:
-    at = _app("pages/analyze.py")
+    at = app_test("pages/analyze.py")
     at.run()
     assert not at.exception
     assert at.button(key="analyze_submit").disabled
@@ -52,7 +42,7 @@ def test_analyze_upload_creates_a_queued_task_and_opens_it(ctx: AppContext, data
 
 
 def test_task_page_of_a_completed_task_shows_transcript_timeline_and_exports(completed_task: str) -> None:
-    at = _app("pages/task.py", task=completed_task)
+    at = app_test("pages/task.py", task=completed_task)
     at.run()
     assert not at.exception
     assert at.title[0].value == "sample.wav"
@@ -68,7 +58,7 @@ def test_task_page_of_a_completed_task_shows_transcript_timeline_and_exports(com
 
 
 def test_task_page_names_the_engines_that_made_the_result(ctx: AppContext, completed_task: str) -> None:
-    at = _app("pages/task.py", task=completed_task)
+    at = app_test("pages/task.py", task=completed_task)
     at.run()
     captions = [c.value for c in at.caption]
     assert "Transcribed by faster-whisper (tiny.en) · speakers by the built-in diarizer" in captions
@@ -78,7 +68,7 @@ def test_task_page_names_the_engines_that_made_the_result(ctx: AppContext, compl
     task = ctx.repo.create(filename="other.wav", stored_path=None, size_bytes=1, duration=30.0)
     ctx.repo.claim(task.id, "test", stale_before=task.created_at)
     ctx.repo.complete(task.id, result)
-    at = _app("pages/task.py", task=task.id)
+    at = app_test("pages/task.py", task=task.id)
     at.run()
     assert not at.exception
     assert "Transcribed by openai-whisper (large-v3) · speakers by pyannote.audio" in [c.value for c in at.caption]
@@ -86,7 +76,7 @@ def test_task_page_names_the_engines_that_made_the_result(ctx: AppContext, compl
 
 def test_task_page_shows_progress_while_queued(ctx: AppContext) -> None:
     task = ctx.repo.create(filename="waiting.wav", stored_path=None, size_bytes=1, duration=1.0)
-    at = _app("pages/task.py", task=task.id)
+    at = app_test("pages/task.py", task=task.id)
     at.run()
     assert not at.exception
     assert "Waiting in the queue" in at.get("progress")[0].proto.text
@@ -100,7 +90,7 @@ def test_queued_task_page_says_when_the_queue_is_unreachable(ctx: AppContext, mo
     monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
     get_settings.cache_clear()
     try:
-        at = _app("pages/task.py", task=task.id)
+        at = app_test("pages/task.py", task=task.id)
         at.run()
         assert "queue is unreachable" in at.warning[0].value
         assert "will start as soon as the queue is back" in at.warning[0].value
@@ -112,19 +102,19 @@ def test_queued_task_page_says_when_the_queue_is_unreachable(ctx: AppContext, mo
 def test_task_page_shows_the_error_of_a_failed_task(ctx: AppContext) -> None:
     task = ctx.repo.create(filename="notes.wav", stored_path=None, size_bytes=1, duration=None)
     ctx.repo.fail(task.id, "notes.wav is not an audio file we can read.")
-    at = _app("pages/task.py", task=task.id)
+    at = app_test("pages/task.py", task=task.id)
     at.run()
     assert at.error[0].value == "notes.wav is not an audio file we can read."
 
 
 def test_unknown_task_id_says_so(ctx: AppContext) -> None:
-    at = _app("pages/task.py", task="no-such-task")
+    at = app_test("pages/task.py", task="no-such-task")
     at.run()
     assert not at.exception and "no task" in at.warning[0].value
 
 
 def test_history_lists_tasks_newest_first(ctx: AppContext, completed_task: str) -> None:
-    at = _app("pages/history.py")
+    at = app_test("pages/history.py")
     at.run()
     assert not at.exception
     table = at.dataframe[0].value
@@ -134,7 +124,7 @@ def test_history_lists_tasks_newest_first(ctx: AppContext, completed_task: str) 
 
 
 def test_system_page_reports_broker_database_and_workers(ctx: AppContext) -> None:
-    at = _app("pages/system.py")
+    at = app_test("pages/system.py")
     at.run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}

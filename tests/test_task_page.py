@@ -11,18 +11,11 @@ from streamlit.testing.v1 import AppTest
 from services.charts import moment_of, timeline_figure
 from services.context import AppContext
 from services.schema import AnalysisResult
-from tests.helpers import wait_for
+from tests.helpers import app_test, wait_for
 from tests.tasks import copy_task
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
 def _page(task_id: str, **query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/task.py")
-    at.query_params["task"] = task_id
-    for key, value in query.items():
-        at.query_params[key] = value
+    at = app_test("pages/task.py", task=task_id, **query)
     at.run()
     assert not at.exception, at.exception
     return at

@@ -23,19 +23,8 @@ from services.config import get_settings
 from services.context import AppContext, get_context
 from services.models import utcnow
 from services.pipeline import analyze_file
-from tests.helpers import normalize, wait_for
+from tests.helpers import app_test, normalize, wait_for
 from tests.media import encode_audio
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-def _app(page: str, **query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page(page)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at
-
 
 @pytest.fixture()
 def private_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]) -> Iterator[AppContext]:
@@ -65,7 +54,7 @@ def _captions(at: AppTest) -> str:
 
 
 def test_several_files_make_one_task_each_and_are_listed_with_progress(ctx: AppContext, data: Path) -> None:
-    at = _app("pages/analyze.py")
+    at = app_test("pages/analyze.py")
     at.run()
     uploader = at.file_uploader(key="analyze_upload")
     assert uploader.accept_multiple_files
@@ -88,7 +77,7 @@ def test_several_files_make_one_task_each_and_are_listed_with_progress(ctx: AppC
     assert len(at.get("progress")) >= sum(t.status in ("queued", "processing", "completed") for t in tasks)
 
     # a reload (the ids are in the URL) shows the same list
-    again = _app("pages/analyze.py", batch=",".join(batch))
+    again = app_test("pages/analyze.py", batch=",".join(batch))
     again.run()
     assert [label for label, _ in _links(again)] == names
 
@@ -98,7 +87,7 @@ def test_a_browser_recording_becomes_a_trimmed_vad_task(ctx: AppContext, worker,
     quiet = np.zeros(3 * 16000, np.float32)
     wav = encode_audio(tmp_path / "audio.wav", np.concatenate([quiet, speech, quiet]), 16000, "pcm_s16le", fmt="wav")
 
-    at = _app("pages/analyze.py")
+    at = app_test("pages/analyze.py")
     at.run()
     at.radio(key="analyze_source").set_value("Record in the browser").run()
     assert at.button(key="analyze_submit").disabled
@@ -124,7 +113,7 @@ def test_task_page_shows_queue_position_and_time_left_and_cancels(private_app: A
     first, second, mine = (
         repo.create(filename=f"{name}.wav", stored_path=None, size_bytes=1, duration=60.0).id for name in ("first", "second", "mine")
     )
-    at = _app("pages/task.py", task=mine)
+    at = app_test("pages/task.py", task=mine)
     at.run()
     assert not at.exception
     assert "Waiting in the queue" in at.get("progress")[0].proto.text
@@ -141,7 +130,7 @@ def test_task_page_shows_queue_position_and_time_left_and_cancels(private_app: A
 
     # the one behind it moves up, and a cancelled task is not counted as ahead
     repo.cancel(first)
-    at = _app("pages/task.py", task=second)
+    at = app_test("pages/task.py", task=second)
     at.run()
     assert "Next in line" in _captions(at)
 
@@ -162,7 +151,7 @@ def test_a_running_task_shows_stage_percent_time_left_and_cancels(private_app: A
         )
         conn.execute(text("UPDATE processing_tasks SET started_at = :s WHERE id = :id"), {"s": now - timedelta(seconds=120), "id": running})
 
-    at = _app("pages/task.py", task=running)
+    at = app_test("pages/task.py", task=running)
     at.run()
     assert "Transcribing speech… 40%" in at.get("progress")[0].proto.text
     # its own pace: 180 s more; the speed: 600 * 0.2 - 120 = 0 s; 40 % done -> 0.4 * 180 + 0.6 * 0 = 72 s
@@ -190,7 +179,7 @@ def test_history_search_finds_a_phrase_of_a_real_analysis_and_opens_that_moment(
     starts = [s["start"] for s in result["segments"] if "new jersey" in normalize(s["text"])]
     assert starts  # the recording says "New Jersey"
 
-    at = _app("pages/history.py")
+    at = app_test("pages/history.py")
     at.run()
     at.text_input(key="history_search").input('"New Jersey"').run()
     assert not at.exception
@@ -225,7 +214,7 @@ def test_history_filters_sort_and_pages(private_app: AppContext) -> None:
     stopped = repo.create(filename="stopped.wav", stored_path=None, size_bytes=1, duration=120.0).id
     repo.cancel(stopped)
 
-    at = _app("pages/history.py")
+    at = app_test("pages/history.py")
     at.run()
     assert not at.exception
     assert _table(at)[:4] == ["stopped.wav", "Memo.mp3", "call.wav", "Board.m4a"] and len(_table(at)) == 50
@@ -266,7 +255,7 @@ def test_history_deletes_selected_tasks_and_their_files(private_app: AppContext,
     doomed = [repo.create(filename=s.key.rsplit("/", 1)[-1], stored_path=s.key, size_bytes=s.size_bytes, duration=5.0).id for s in stored]
     time.sleep(0.01)
 
-    at = _app("pages/history.py")
+    at = app_test("pages/history.py")
     at.run()
     assert _table(at) == ["stereo_diarization.wav", "jfk.flac", "keep.wav"]
     assert not at.button  # nothing selected, nothing to delete
@@ -285,6 +274,6 @@ def test_history_deletes_selected_tasks_and_their_files(private_app: AppContext,
 def test_system_page_counts_cancelled_tasks(private_app: AppContext) -> None:
     task_id = private_app.repo.create(filename="x.wav", stored_path=None, size_bytes=1, duration=1.0).id
     private_app.repo.cancel(task_id)
-    at = _app("pages/system.py")
+    at = app_test("pages/system.py")
     at.run()
     assert {m.label: m.value for m in at.metric}["🚫 cancelled"] == "1"
