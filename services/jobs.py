@@ -101,6 +101,22 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (MemoryError, OperationalError, ConnectionError, TimeoutError))
 
 
+def process_stop_behind(exc: BaseException) -> BaseException | None:
+    """The ``SystemExit`` or ``KeyboardInterrupt`` an ordinary error was raised from, if any.
+
+    A signal that stops a process raises ``SystemExit`` wherever the process happens to be; inside
+    an import or a library call it can come back wrapped (``ImportError: initialization failed``).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if not isinstance(current, Exception):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 AnalyzeFile = Callable[..., AnalysisResult]
 """``analyze_file``'s signature: (path, transcriber, options, on_progress, *, diarizer, on_artifacts) -> result."""
 
@@ -171,6 +187,12 @@ def run_job(
         except TaskCancelled:
             return _stopped(task_id, repo)
         except Exception as exc:
+            stopping = process_stop_behind(exc)
+            if stopping is not None:
+                # This process is being stopped (Celery terminates a job whose broker connection
+                # was lost; a shutdown) and a library turned the SystemExit into an ordinary error.
+                # Not the job's fault: leave the row as a crash leaves it, for the next claim.
+                raise stopping from exc
             return _after_error(task, exc, repo, policy, worker)
     if not _store(finish):
         log.warning("task %s finished here but is no longer ours; result dropped", task_id)
