@@ -56,6 +56,10 @@ class JobPolicy:
     heartbeat_interval_s: float = 5.0
     stale_after_s: float = 60.0
 
+    def backoff(self, retries_so_far: int) -> float:
+        """Seconds to wait before the next try: ``retry_backoff_s``, doubled for each earlier retry."""
+        return self.retry_backoff_s * 2**retries_so_far
+
     @classmethod
     def from_settings(cls, settings) -> JobPolicy:  # type: ignore[no-untyped-def]
         return cls(
@@ -255,7 +259,7 @@ def _after_error(task: TaskView, exc: Exception, repo: TaskRepo, policy: JobPoli
         reason = f"{type(exc).__name__}: {exc}"
         log.warning("task %s hit a transient error (%s); it will be retried", task.id, reason)
         repo.release(task.id, worker, reason)
-        return RunResult(Outcome.RETRY, repo.get(task.id), retry_in=policy.retry_backoff_s * 2 ** (task.attempts - 1))
+        return RunResult(Outcome.RETRY, repo.get(task.id), retry_in=policy.backoff(task.attempts - 1))
     log.exception("task %s failed", task.id, exc_info=exc)
     if is_transient(exc):
         message = f"Gave up after {task.attempts} attempts. The last one failed because {type(exc).__name__}: {exc}."

@@ -52,7 +52,7 @@ def _attempt(task: Task, policy: JobPolicy, job: Callable[[], RunResult]) -> str
         # The task row could not be read or claimed (database locked or unreachable): try this
         # message again with backoff; should that fail too, the reaper sends the row again later.
         if is_transient(exc) and task.request.retries < policy.max_attempts:
-            raise task.retry(exc=exc, countdown=policy.retry_backoff_s * 2**task.request.retries) from exc
+            raise task.retry(exc=exc, countdown=policy.backoff(task.request.retries)) from exc
         raise
     if run.outcome is Outcome.RETRY:
         # The row is back to `queued`; if this re-send is lost too, the reaper sends it again.
