@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from services.context import get_context
+from services.runtime.context import get_context
 from ui.format import status_label
 
 st.set_page_config(page_title="FastAudio", page_icon="🎙️", layout="wide")

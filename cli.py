@@ -1,9 +1,9 @@
 """FastAudio on the command line.
 
-    python -m cli analyze FILE [--format json|rttm|srt|vtt|txt|md|csv|docx] [--num-speakers N]   in-process
-    python -m cli submit FILE [--wait] [--format ...]                                      via the queue
-    python -m cli status TASK_ID
-    python -m cli run                                                                      make run
+python -m cli analyze FILE [--format json|rttm|srt|vtt|txt|md|csv|docx] [--num-speakers N]   in-process
+python -m cli submit FILE [--wait] [--format ...]                                      via the queue
+python -m cli status TASK_ID
+python -m cli run                                                                      make run
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ import sys
 import time
 from pathlib import Path
 
+from services.analysis.pipeline import AnalysisOptions
 from services.config import get_settings
 from services.errors import FastAudioError
-from services.exports import FORMATS, render
-from services.pipeline import AnalysisOptions
+from services.results.exports import FORMATS, render
 from services.schema import AnalysisResult
 
 
 def _options(args: argparse.Namespace) -> AnalysisOptions:
-    return AnalysisOptions(num_speakers=args.num_speakers, min_speakers=args.min_speakers, max_speakers=args.max_speakers)
+    return AnalysisOptions(
+        num_speakers=args.num_speakers, min_speakers=args.min_speakers, max_speakers=args.max_speakers
+    )
 
 
 def _progress_line(stage: str, percent: int) -> None:
@@ -30,8 +32,8 @@ def _progress_line(stage: str, percent: int) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from services.pipeline import analyze_file
-    from services.engines import make_diarizer, make_transcriber
+    from services.analysis.engines import make_diarizer, make_transcriber
+    from services.analysis.pipeline import analyze_file
 
     settings = get_settings()
     result = analyze_file(
@@ -57,8 +59,8 @@ def _emit(body: str | bytes) -> None:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from services.context import get_context
-    from services.submissions import submit
+    from services.jobs.submissions import submit
+    from services.runtime.context import get_context
     from worker.celery_app import enqueue
 
     ctx = get_context()
@@ -89,7 +91,7 @@ def _print_final(task, fmt: str, stem: str) -> int:  # type: ignore[no-untyped-d
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from services.context import get_context
+    from services.runtime.context import get_context
 
     task = get_context().repo.require(args.task_id)
     print(json.dumps({
@@ -102,7 +104,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from services.supervisor import run
+    from services.runtime.supervisor import run
 
     return run(get_settings(), port=args.port, address=args.address)
 

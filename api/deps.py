@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.security import HTTPBearer
 
-from services.context import AppContext, get_context
+from services.runtime.context import AppContext, get_context
 
 bearer = HTTPBearer(
     auto_error=False,

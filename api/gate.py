@@ -3,7 +3,7 @@
 FastAPI parses a multipart body before any route dependency runs, so these rules live in a small
 ASGI middleware: an unauthenticated client, or an upload that announces more than MAX_UPLOAD_MB,
 is answered at once instead of being spooled to disk first. (An upload within the announced size
-whose file is still over the limit is failed by ``services.submissions.submit``, as a task.)
+whose file is still over the limit is failed by ``services.jobs.submissions.submit``, as a task.)
 """
 
 from __future__ import annotations
@@ -40,7 +40,11 @@ def token_matches(authorization: str | None, token: str) -> bool:
 
 def refusal(method: str, path: str, headers: Headers, settings: Settings) -> Refusal | None:
     """Why a request must be refused before its body is read; None when it may go on."""
-    if settings.api_token and path not in PUBLIC_PATHS and not token_matches(headers.get("authorization"), settings.api_token):
+    if (
+        settings.api_token
+        and path not in PUBLIC_PATHS
+        and not token_matches(headers.get("authorization"), settings.api_token)
+    ):
         return Refusal(
             401,
             "This API needs a bearer token: send 'Authorization: Bearer <API_TOKEN>'.",

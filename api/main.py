@@ -1,7 +1,7 @@
 """The FastAPI app: ``uvicorn api.main:app`` (``make run`` starts it on API_HOST:API_PORT).
 
-Handlers are thin: they call the same services as the pages (``services.submissions``,
-``services.tasks_repo``, ``services.exports``, ``services.deletion``) over the same task table. Our
+Handlers are thin: they call the same services as the pages (``services.jobs.submissions``,
+``services.store.tasks_repo``, ``services.results.exports``, ``services.jobs.deletion``) over the same task table. Our
 errors become 4xx answers with a readable ``detail`` (``api.errors``); the token and the upload
 size are checked before a body is read (``api.gate``).
 """
@@ -21,8 +21,8 @@ from api.deps import bearer
 from api.errors import fastaudio_error_handler, http_error_handler, validation_error_handler
 from api.gate import RequestGate
 from services.config import get_settings
-from services.context import AppContext, get_context
 from services.errors import FastAudioError
+from services.runtime.context import AppContext, get_context
 
 DESCRIPTION = """\
 Upload a recording, poll its task, read who said what and when.

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import app_context
-from services.context import AppContext
+from services.runtime.context import AppContext
 
 router = APIRouter(tags=["health"])
 

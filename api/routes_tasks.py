@@ -12,15 +12,15 @@ from api.deps import app_context
 from api.errors import error_responses
 from api.params import whole_number
 from api.schemas import MatchOut, Status, TaskOut, TaskPageOut, TaskSummaryOut
-from services.context import AppContext
-from services.deletion import delete_task
-from services.edits import apply_edits
 from services.errors import TaskNotFinished, TaskNotFound
-from services.exports import FORMATS, render
+from services.jobs.deletion import delete_task
+from services.results.edits import apply_edits
+from services.results.exports import FORMATS, render
+from services.runtime.context import AppContext
 from services.schema import AnalysisResult
-from services.task_query import TaskFilter
-from services.tasks_repo import SearchHit, TaskView
-from services.transcript_index import snippet_pieces
+from services.store.task_query import TaskFilter
+from services.store.tasks_repo import SearchHit, TaskView
+from services.store.transcript_index import snippet_pieces
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -47,7 +47,9 @@ def list_tasks(
     status: Status | None = None,
     q: Annotated[
         str | None,
-        Query(max_length=500, description='search every transcript: words (each matched as a prefix) or "an exact phrase"'),
+        Query(
+            max_length=500, description='search every transcript: words (each matched as a prefix) or "an exact phrase"'
+        ),
     ] = None,
     ctx: AppContext = Depends(app_context),
 ) -> TaskPageOut:
@@ -57,13 +59,13 @@ def list_tasks(
     fields plus ``match``), ordered by task, newest first, then by time in the recording.
     """
     if q is not None and q.strip():
-        found = ctx.repo.search(
-            q, filters=TaskFilter(statuses=(status,) if status else ()), limit=limit, offset=offset
-        )
+        found = ctx.repo.search(q, filters=TaskFilter(statuses=(status,) if status else ()), limit=limit, offset=offset)
         items = [TaskSummaryOut.of(hit.task, match=_match(hit)) for hit in found.hits]
         return TaskPageOut(items=items, total=found.total, limit=limit, offset=offset)
     tasks = ctx.repo.list_tasks(limit=limit, offset=offset, status=status)
-    return TaskPageOut(items=[TaskSummaryOut.of(t) for t in tasks], total=ctx.repo.count(status), limit=limit, offset=offset)
+    return TaskPageOut(
+        items=[TaskSummaryOut.of(t) for t in tasks], total=ctx.repo.count(status), limit=limit, offset=offset
+    )
 
 
 def _match(hit: SearchHit) -> MatchOut:
@@ -112,7 +114,7 @@ def export_task(
     ] = False,
     ctx: AppContext = Depends(app_context),
 ) -> Response:
-    """The completed result as txt, md, srt, vtt, json, rttm, csv or docx (``services.exports``), with the
+    """The completed result as txt, md, srt, vtt, json, rttm, csv or docx (``services.results.exports``), with the
     speaker names and corrections made on the task page (unless ``original=true``)."""
     task = _task(ctx, task_id)
     if task.status != "completed" or task.result is None:

@@ -1,6 +1,6 @@
 """POST /analyze and POST /api/recordings/vad: accept a recording, answer at once with its task.
 
-Both go through ``services.submissions.submit``, exactly like the Analyze page: the same storage,
+Both go through ``services.jobs.submissions.submit``, exactly like the Analyze page: the same storage,
 the same task table, the same rule that a file we cannot analyse still gets a task, ``failed``
 with the reason. The HTTP status tells a script what happened without parsing the message:
 
@@ -24,16 +24,18 @@ from api.deps import app_context
 from api.errors import error_responses, status_for
 from api.params import whole_number
 from api.schemas import ErrorOut, SubmissionOut
-from services.context import AppContext
-from services.pipeline import AnalysisOptions
-from services.submissions import ANALYZE, VAD_RECORDING, submit
+from services.analysis.pipeline import AnalysisOptions
+from services.jobs.submissions import ANALYZE, VAD_RECORDING, submit
+from services.runtime.context import AppContext
 from worker.celery_app import enqueuer
 
 MAX_SPEAKERS = 20  # the Analyze page's limit too
 
 router = APIRouter(tags=["uploads"])
 
-Upload = Annotated[UploadFile, File(description="the recording: wav, flac, mp3, m4a, ogg, opus, webm, or a video with sound")]
+Upload = Annotated[
+    UploadFile, File(description="the recording: wav, flac, mp3, m4a, ogg, opus, webm, or a video with sound")
+]
 
 
 def _unset(value: Any) -> Any:
@@ -47,9 +49,18 @@ SpeakerCount = Annotated[Annotated[int, Field(ge=1, le=MAX_SPEAKERS)] | None, Be
 RESPONSES: dict[int | str, dict[str, object]] = {
     202: {"description": "Queued: poll `poll_url` until `status` is `completed` or `failed`"},
     **error_responses(400, 401, 411, 503),
-    413: {"model": SubmissionOut | ErrorOut, "description": "Larger than MAX_UPLOAD_MB (a failed task when the file was received)"},
-    415: {"model": SubmissionOut, "description": "Not an audio file we can read: the task was created and failed at once"},
-    422: {"model": SubmissionOut | ErrorOut, "description": "Longer than MAX_DURATION_MINUTES (a failed task), or invalid parameters"},
+    413: {
+        "model": SubmissionOut | ErrorOut,
+        "description": "Larger than MAX_UPLOAD_MB (a failed task when the file was received)",
+    },
+    415: {
+        "model": SubmissionOut,
+        "description": "Not an audio file we can read: the task was created and failed at once",
+    },
+    422: {
+        "model": SubmissionOut | ErrorOut,
+        "description": "Longer than MAX_DURATION_MINUTES (a failed task), or invalid parameters",
+    },
 }
 
 

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.edits import Edits, apply_edits
+from services.results.edits import Edits, apply_edits
 from services.schema import AnalysisResult
-from services.tasks_repo import TaskView
+from services.store.tasks_repo import TaskView
 
 Status = Literal["queued", "processing", "completed", "failed", "cancelled"]
 

@@ -18,10 +18,10 @@ import jiwer
 
 from bench.corpus import JFK_TEXT, LICENSE_END_S, LICENSE_TEXT, STEREO_TEXT, data_dir, normalize
 from bench.der import score
-from services.audio import decode, decode_channels
+from services.analysis.audio import decode, decode_channels
+from services.analysis.engines import make_diarizer, make_transcriber
+from services.analysis.pipeline import AnalysisOptions, analyze, analyze_file
 from services.config import Settings
-from services.engines import make_diarizer, make_transcriber
-from services.pipeline import AnalysisOptions, analyze, analyze_file
 from services.schema import SAMPLE_RATE, AnalysisResult
 
 
@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     def run(name: str, **options: int) -> AnalysisResult:
         return analyze_file(data / name, transcriber, AnalysisOptions(**options), diarizer=diarizer)
 
-    print(f"FastAudio {transcriber.name} {transcriber.model_name} ({settings.whisper_mode}), diarization {diarizer.name}\n")
+    print(
+        f"FastAudio {transcriber.name} {transcriber.model_name} ({settings.whisper_mode}), diarization {diarizer.name}\n"
+    )
     print("| file | true speakers | estimated | DER | DER, 0.25 s collar | DER, count given |")
     print("| --- | --- | --- | --- | --- | --- |")
     ders = []

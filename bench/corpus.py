@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.audio import decode
+from services.analysis.audio import decode
 from services.schema import SAMPLE_RATE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,14 +33,12 @@ STEREO_TEXT = {
 
 
 def data_dir() -> Path:
-    for candidate in (ROOT.parent / "shared" / "data", Path("/work/shared/data")):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("../shared/data is missing")
+    """The reference recordings that ship with the repository (``tests/data``)."""
+    return ROOT / "tests" / "data"
 
 
 def models_dir() -> Path:
-    return data_dir().parent / "models"
+    return ROOT.parent / "shared" / "models"
 
 
 def normalize(text: str) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 
 from bench.der import score_turns
 from bench.synth import Stitched, conversation, round_robin, voice_pools, with_speed_variants
-from services.diarize import SpeakerOptions, assign_turns, embed_speech
+from services.analysis.diarization.diarize import SpeakerOptions, assign_turns, embed_speech
 
 SAME_FAMILY = ["MEE009", "MEE012", "speaker90", "speaker91"]
 
@@ -51,7 +51,9 @@ def recordings(seed: int = 123) -> list[tuple[str, Stitched]]:
     for k in range(2, 5):
         for _ in range(3):
             voices = list(rng.choice(talkers, k, replace=False))
-            out.append(("overlap", conversation(pools, voices, seconds=120.0, seed=int(rng.integers(1e6)), overlap=0.4)))
+            out.append(
+                ("overlap", conversation(pools, voices, seconds=120.0, seed=int(rng.integers(1e6)), overlap=0.4))
+            )
     return out
 
 
@@ -74,8 +76,10 @@ def main() -> None:
     for (kind, k), values in sorted(rows.items()):
         found = np.array([v[0] for v in values])
         totals += list(found == k)
-        print(f"{kind:8s} {k:4d} {len(values):3d} {np.mean(found == k):6.2f} {found.mean():8.2f} "
-              f"{np.mean([v[1] for v in values]):8.3f} {np.mean([v[2] for v in values]):9.3f}")
+        print(
+            f"{kind:8s} {k:4d} {len(values):3d} {np.mean(found == k):6.2f} {found.mean():8.2f} "
+            f"{np.mean([v[1] for v in values]):8.3f} {np.mean([v[2] for v in values]):9.3f}"
+        )
     print(f"count right overall: {np.mean(totals):.2f} of {len(totals)} recordings")
 
 

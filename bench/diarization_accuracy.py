@@ -20,7 +20,7 @@ import numpy as np
 
 from bench.der import score, score_turns
 from bench.synth import DATA, decode, long_recording, round_robin, stitched_three, voice_pools
-from services.diarize import SpeakerOptions, assign_turns, embed_speech
+from services.analysis.diarization.diarize import SpeakerOptions, assign_turns, embed_speech
 from services.schema import SpeakerTurn
 
 
@@ -60,7 +60,9 @@ def _der(case: Case, turns: list[SpeakerTurn], collar: float) -> float:
 
 
 def accuracy_table() -> None:
-    print(f"{'file':20s} {'true':>4s} {'est':>4s} {'DER':>7s} {'DER.25':>7s} | {'given':>5s} {'DER':>7s} {'DER.25':>7s}")
+    print(
+        f"{'file':20s} {'true':>4s} {'est':>4s} {'DER':>7s} {'DER.25':>7s} | {'given':>5s} {'DER':>7s} {'DER.25':>7s}"
+    )
     dev = []
     for case in cases():
         emb = embed_speech(case.audio)
@@ -83,7 +85,7 @@ def accuracy_table() -> None:
 def channels_row() -> None:
     import soundfile as sf
 
-    from services.channels import diarize_channels
+    from services.analysis.channels import diarize_channels
 
     stereo, _ = sf.read(str(DATA / "stereo_diarization.wav"), dtype="float32")
     turns = diarize_channels(stereo.T)
@@ -122,13 +124,15 @@ class PeakMemory:
 def timing_table(minutes: list[float], threads: int | None = None) -> None:
     import psutil
 
-    from services.embeddings import load_encoder
-    from services.vad import speech_probabilities
+    from services.analysis.diarization.embeddings import load_encoder
+    from services.analysis.vad import speech_probabilities
 
     load_encoder("cpu")  # model loading is a once-per-process cost, not per file
     speech_probabilities(np.zeros(16000, dtype=np.float32))
-    print(f"\n{'audio':>8s} {'windows':>8s} {'embed s':>8s} {'cluster s':>9s} {'total s':>8s} {'x RT':>6s} "
-          f"{'CPU s':>6s} {'peak +MB':>8s} {'speakers':>9s}")
+    print(
+        f"\n{'audio':>8s} {'windows':>8s} {'embed s':>8s} {'cluster s':>9s} {'total s':>8s} {'x RT':>6s} "
+        f"{'CPU s':>6s} {'peak +MB':>8s} {'speakers':>9s}"
+    )
     for length in minutes:
         recording = long_recording(length)
         process = psutil.Process()
@@ -141,8 +145,10 @@ def timing_table(minutes: list[float], threads: int | None = None) -> None:
             t2 = time.perf_counter()
         cpu = sum(process.cpu_times()[:2]) - cpu0
         found = len({t.speaker for t in turns})
-        print(f"{length:6.0f} m {len(emb.windows):8d} {t1 - t0:8.1f} {t2 - t1:9.1f} {t2 - t0:8.1f} "
-              f"{length * 60 / (t2 - t0):6.0f} {cpu:6.1f} {memory.extra_mb:8.0f} {found:>5d}/{recording.speakers}")
+        print(
+            f"{length:6.0f} m {len(emb.windows):8d} {t1 - t0:8.1f} {t2 - t1:9.1f} {t2 - t0:8.1f} "
+            f"{length * 60 / (t2 - t0):6.0f} {cpu:6.1f} {memory.extra_mb:8.0f} {found:>5d}/{recording.speakers}"
+        )
         del recording, emb, turns
 
 

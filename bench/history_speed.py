@@ -49,7 +49,9 @@ def vocabulary(rng: np.random.Generator, size: int = 20_000) -> list[str]:
     return words
 
 
-def make_result(rng: np.random.Generator, words: list[str], duration: float, speakers: int, *, plant: str = "") -> dict[str, Any]:
+def make_result(
+    rng: np.random.Generator, words: list[str], duration: float, speakers: int, *, plant: str = ""
+) -> dict[str, Any]:
     """A result in the one schema, as big as a real one of ``duration`` seconds."""
     segments = []
     n_segments = max(1, int(duration / SEGMENT_S))
@@ -73,7 +75,10 @@ def make_result(rng: np.random.Generator, words: list[str], duration: float, spe
             {"start": round(start, 3), "end": round(start + SEGMENT_S - 0.3, 3), "speaker": f"SPEAKER_{i % speakers:02d}",
              "text": " ".join(tokens).capitalize() + ".", "words": segment_words}
         )  # fmt: skip
-    talk = [{"id": f"SPEAKER_{s:02d}", "name": f"SPEAKER_{s:02d}", "talk_time": round(duration / speakers, 1)} for s in range(speakers)]
+    talk = [
+        {"id": f"SPEAKER_{s:02d}", "name": f"SPEAKER_{s:02d}", "talk_time": round(duration / speakers, 1)}
+        for s in range(speakers)
+    ]
     return {
         "duration": duration, "language": "en", "model": "tiny.en", "engine": "faster-whisper", "diarization": "builtin",
         "speakers": talk, "segments": segments, "text": " ".join(s["text"] for s in segments),
@@ -84,8 +89,8 @@ def make_result(rng: np.random.Generator, words: list[str], duration: float, spe
 
 def fill(repo, count: int, seed: int = 7) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """``count`` tasks over the last year, written in batches the way TaskRepo.complete writes them."""
-    from services import transcript_index
-    from services.models import ProcessingTask, Recording, TranscriptSegment, utcnow
+    from services.store import transcript_index
+    from services.store.models import ProcessingTask, Recording, TranscriptSegment, utcnow
 
     rng = np.random.default_rng(seed)
     words = vocabulary(rng)
@@ -100,7 +105,9 @@ def fill(repo, count: int, seed: int = 7) -> dict[str, float]:  # type: ignore[n
         for i in range(first, min(count, first + BATCH)):
             duration = float(np.clip(rng.lognormal(np.log(240), 0.8), 20, 3 * 3600))
             created = now - timedelta(seconds=float(rng.uniform(0, 365 * 86400)))
-            status = rng.choice(["completed", "failed", "cancelled", "queued", "processing"], p=[0.94, 0.03, 0.01, 0.015, 0.005])
+            status = rng.choice(
+                ["completed", "failed", "cancelled", "queued", "processing"], p=[0.94, 0.03, 0.01, 0.015, 0.005]
+            )
             status = "processing" if i == 0 else status  # the task page is timed on a running task
             speakers = int(rng.integers(1, 6))
             recording_id, task_id = str(uuid.uuid4()), str(uuid.uuid4())
@@ -114,7 +121,9 @@ def fill(repo, count: int, seed: int = 7) -> dict[str, float]:  # type: ignore[n
                 rows = transcript_index.segment_rows(task_id, result["segments"])
                 segments += rows
                 segments_total += len(rows)
-            finished = created + timedelta(seconds=duration * 0.3) if status in ("completed", "failed", "cancelled") else None
+            finished = (
+                created + timedelta(seconds=duration * 0.3) if status in ("completed", "failed", "cancelled") else None
+            )
             tasks.append({
                 "id": task_id, "recording_id": recording_id, "kind": "analyze", "status": status,
                 "progress": 100 if status == "completed" else 0, "stage": "done" if status == "completed" else status,
@@ -139,12 +148,16 @@ def one_hour_task(ctx, words: list[str]) -> str:  # type: ignore[no-untyped-def]
     with tempfile.TemporaryDirectory() as folder:
         audio = encode_audio(Path(folder) / "meeting.ogg", stitched(3600), 16000, "libopus", fmt="ogg")
         stored = ctx.storage.save("one hour meeting.ogg", audio.read_bytes())
-    task = ctx.repo.create(filename="one hour meeting.ogg", stored_path=stored.key, size_bytes=stored.size_bytes, duration=3600.0)
+    task = ctx.repo.create(
+        filename="one hour meeting.ogg", stored_path=stored.key, size_bytes=stored.size_bytes, duration=3600.0
+    )
     ctx.repo.claim(task.id, "bench:1", stale_before=task.created_at)
     result = make_result(np.random.default_rng(3), words, 3600.0, 2)
     assert ctx.repo.complete(task.id, result)
-    print(f"1-hour task: {len(result['segments'])} segments, {sum(len(s['words']) for s in result['segments'])} words, "
-          f"{len(json.dumps(result)) / 1e6:.1f} MB of JSON, audio {stored.size_bytes / 1e6:.0f} MB")
+    print(
+        f"1-hour task: {len(result['segments'])} segments, {sum(len(s['words']) for s in result['segments'])} words, "
+        f"{len(json.dumps(result)) / 1e6:.1f} MB of JSON, audio {stored.size_bytes / 1e6:.0f} MB"
+    )
     return task.id
 
 
@@ -158,7 +171,9 @@ def timed(work: Callable[[], Any], runs: int) -> tuple[float, float]:
     return samples[0], statistics.median(samples[1:])
 
 
-def page_run(search: str = "", page: str = "pages/history.py", query: dict[str, str] | None = None, **widgets: Any) -> Callable[[], None]:
+def page_run(
+    search: str = "", page: str = "pages/history.py", query: dict[str, str] | None = None, **widgets: Any
+) -> Callable[[], None]:
     from streamlit.testing.v1 import AppTest
 
     app = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -194,9 +209,10 @@ def main() -> None:
         raise SystemExit(f"{database} exists; the benchmark needs a fresh database")
 
     # The pages build their context from the settings: point them at the benchmark's folder.
-    from services.config import Settings, get_settings
-    from services.context import build_context, get_context
     import os
+
+    from services.config import Settings, get_settings
+    from services.runtime.context import build_context, get_context
 
     os.environ.update(DATA_DIR=str(folder), DATABASE_URL=f"sqlite:///{database}")
     get_settings.cache_clear()
@@ -212,14 +228,17 @@ def main() -> None:
           f"result JSON {filled['json_mb']:.0f} MB (mean {filled['json_mb'] * 1000 / max(1, repo.count('completed')):.0f} KB "
           f"per completed task), database {size_mb:.0f} MB")  # fmt: skip
 
-    from services.task_query import TaskFilter
+    from services.store.task_query import TaskFilter
 
     set_log_level("error")
     running = repo.list_tasks(status="processing", limit=1)[0].id
     hour = one_hour_task(ctx, words=vocabulary(np.random.default_rng(1)))
     with repo.engine.connect() as conn:
+
         def segments(q: str) -> str:
-            n = conn.execute(text("SELECT count(*) FROM transcript_fts WHERE transcript_fts MATCH :q"), {"q": q}).scalar()
+            n = conn.execute(
+                text("SELECT count(*) FROM transcript_fts WHERE transcript_fts MATCH :q"), {"q": q}
+            ).scalar()
             return f"{n:,} segments"
 
         hits = {word: segments(q) for word, q in (("the", '"the"'), ("amer", '"amer"*'), (RARE_WORD, f'"{RARE_WORD}"'))}
@@ -228,14 +247,28 @@ def main() -> None:
         ("History page sorted longest first", timed(page_run(history_sort="longest"), args.runs)),
         ("History page searching a phrase (3 hits)", timed(page_run(f'"{PHRASE}"'), args.runs)),
         (f'History page searching "amer" ({hits["amer"]})', timed(page_run("amer"), args.runs)),
-        ("Task page of a running task (stage, percent, time left)", timed(page_run(page="pages/task.py", query={"task": running}), args.runs)),
-        ("Task page of a completed 1-hour recording (player, timeline, transcript, stats, exports)",
-         timed(page_run(page="pages/task.py", query={"task": hour}), args.runs)),
+        (
+            "Task page of a running task (stage, percent, time left)",
+            timed(page_run(page="pages/task.py", query={"task": running}), args.runs),
+        ),
+        (
+            "Task page of a completed 1-hour recording (player, timeline, transcript, stats, exports)",
+            timed(page_run(page="pages/task.py", query={"task": hour}), args.runs),
+        ),
         ("count() + list_tasks() page 1", timed(lambda: (repo.count(), repo.list_tasks(limit=50)), args.runs)),
-        (f"list_tasks() last page (offset {args.tasks - 50:,})", timed(lambda: repo.list_tasks(limit=50, offset=args.tasks - 50), args.runs)),
-        ("list_tasks() 2-3 speakers, 1-10 min, by name", timed(
-            lambda: repo.list_tasks(filters=TaskFilter(min_speakers=2, max_speakers=3, min_duration=60, max_duration=600), sort="name"),
-            args.runs)),  # fmt: skip
+        (
+            f"list_tasks() last page (offset {args.tasks - 50:,})",
+            timed(lambda: repo.list_tasks(limit=50, offset=args.tasks - 50), args.runs),
+        ),
+        (
+            "list_tasks() 2-3 speakers, 1-10 min, by name",
+            timed(
+                lambda: repo.list_tasks(
+                    filters=TaskFilter(min_speakers=2, max_speakers=3, min_duration=60, max_duration=600), sort="name"
+                ),
+                args.runs,
+            ),
+        ),  # fmt: skip
         (f'search("{PHRASE}")', timed(lambda: repo.search(f'"{PHRASE}"'), args.runs)),
         (f'search("{RARE_WORD}") ({hits[RARE_WORD]})', timed(lambda: repo.search(RARE_WORD), args.runs)),
         (f'search("the") ({hits["the"]})', timed(lambda: repo.search("the"), args.runs)),

@@ -40,9 +40,9 @@ def _peak_mb() -> float:
 
 
 def _fastaudio(path: str, engine: str, mode: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    from services.analysis.engines import make_diarizer, make_transcriber
+    from services.analysis.pipeline import analyze_file
     from services.config import Settings
-    from services.engines import make_diarizer, make_transcriber
-    from services.pipeline import analyze_file
 
     settings = Settings(whisper_engine=engine, whisper_mode=mode, whisper_model_path=_peer_model(engine))
     started = time.perf_counter()
@@ -68,7 +68,7 @@ def _openai_whisper(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
     import torch
     import whisper
 
-    from services.audio import decode
+    from services.analysis.audio import decode
 
     torch.set_num_threads(2)
     started = time.perf_counter()
@@ -81,8 +81,8 @@ def _openai_whisper(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
 
 def _sequential_reference(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
     """A sequential beam-5 faster-whisper transcript: the reference for "words kept"."""
-    from services.audio import decode
-    from services.transcribe import FasterWhisperEngine, WhisperConfig
+    from services.analysis.asr.transcribe import FasterWhisperEngine, WhisperConfig
+    from services.analysis.audio import decode
 
     started = time.perf_counter()
     text = FasterWhisperEngine(WhisperConfig(mode="sequential")).transcribe(decode(path)).text
@@ -113,12 +113,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, nargs="+", default=[0.5, 8, 10, 60])
     parser.add_argument("--engine", default="faster-whisper", choices=["faster-whisper", "openai-whisper"])
     parser.add_argument("--mode", default="batched", choices=["batched", "sequential", "fast"])
-    parser.add_argument("--peer-up-to", type=float, default=10.0, help="run the openai-whisper peer up to this length (min)")
+    parser.add_argument(
+        "--peer-up-to", type=float, default=10.0, help="run the openai-whisper peer up to this length (min)"
+    )
     parser.add_argument("--kept-up-to", type=float, default=10.0, help="measure words kept up to this length (min)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args(argv)
 
-    print(f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"FastAudio: {args.engine}, mode {args.mode}, tiny.en, default settings otherwise\n")
     rows = []
     with tempfile.TemporaryDirectory() as folder:

@@ -50,7 +50,7 @@ def voice_pools(data: Path = DATA) -> dict[str, tuple[np.ndarray, ...]]:
     import soundfile as sf
     from pyannote.database.util import load_rttm
 
-    from services.vad import VadParams, detect_speech
+    from services.analysis.vad import VadParams, detect_speech
 
     tight = VadParams(min_silence=0.3, pad=0.05, min_speech=0.3)
     pools: dict[str, list[np.ndarray]] = {}
@@ -156,9 +156,7 @@ def _noise(rng: np.random.Generator, n: int) -> np.ndarray:
     return (rng.standard_normal(n) * 10 ** (-70 / 20)).astype(np.float32)
 
 
-def round_robin(
-    pools: dict[str, tuple[np.ndarray, ...]], voices: list[str], *, gap: float = 0.4
-) -> Stitched:
+def round_robin(pools: dict[str, tuple[np.ndarray, ...]], voices: list[str], *, gap: float = 0.4) -> Stitched:
     """Each voice's natural pieces in turn (v1 piece 1, v2 piece 1, ..., v1 piece 2, ...)."""
     rng = np.random.default_rng(0)
     parts: list[np.ndarray] = []

@@ -41,7 +41,7 @@ from tests.browser.user import (  # noqa: E402
     settled,
     wait_for_result,
 )
-from tests.helpers import shared_data_dir  # noqa: E402
+from tests.helpers import data_dir  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
 RECORDINGS = ["dev00.wav", "jfk.flac", "sample.wav"]  # the last one is the task page shown
@@ -78,7 +78,7 @@ def main() -> int:
     if missing:
         print(f"cannot take screenshots: {missing}", file=sys.stderr)
         return 1
-    data = shared_data_dir()
+    data = data_dir()
     with tempfile.TemporaryDirectory(prefix="fastaudio-screenshots-") as tmp:
         with running_app(Path(tmp) / "data", get_settings().redis_url) as app, chromium() as browser:
             page = new_page(browser)

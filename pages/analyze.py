@@ -2,27 +2,45 @@
 
 One recording opens its task page. Several are listed here with their live progress; their ids
 live in the URL (``?batch=id,id,...``) so a reload shows the same list. A browser recording is a
-``vad_recording`` task: silence is trimmed before the analysis (``services.trim``).
+``vad_recording`` task: silence is trimmed before the analysis (``services.analysis.trim``).
 """
 
 from datetime import datetime
 
 import streamlit as st
 
-from services.context import get_context
+from services.analysis.pipeline import AnalysisOptions
 from services.errors import InvalidOptions
-from services.pipeline import AnalysisOptions
-from services.submissions import ANALYZE, VAD_RECORDING, submit
+from services.jobs.submissions import ANALYZE, VAD_RECORDING, submit
+from services.runtime.context import get_context
 from ui.queue_view import render_batch
 from worker.celery_app import enqueuer
 
-AUDIO_TYPES = ["wav", "flac", "mp3", "m4a", "aac", "ogg", "oga", "opus", "webm", "mp4", "mov", "mkv", "wma", "aif", "aiff"]
+AUDIO_TYPES = [
+    "wav",
+    "flac",
+    "mp3",
+    "m4a",
+    "aac",
+    "ogg",
+    "oga",
+    "opus",
+    "webm",
+    "mp4",
+    "mov",
+    "mkv",
+    "wma",
+    "aif",
+    "aiff",
+]
 UPLOAD, RECORD = "Upload files", "Record in the browser"
 MAX_BATCH = 50
 
 ctx = get_context()
 st.title("Analyze a recording")
-st.caption("Upload interviews, meetings or calls, or record one here. You get the transcript split by speaker and a timeline.")
+st.caption(
+    "Upload interviews, meetings or calls, or record one here. You get the transcript split by speaker and a timeline."
+)
 
 batch = [task_id for task_id in st.query_params.get("batch", "").split(",") if task_id][:MAX_BATCH]
 if batch:
@@ -52,7 +70,9 @@ if source == UPLOAD:
     inputs = [(f.name, f) for f in files or []]
 else:
     recording = st.audio_input("Record in the browser", key="analyze_record")
-    st.caption("Silence at the start and end and long pauses are cut before the analysis; times still refer to your recording.")
+    st.caption(
+        "Silence at the start and end and long pauses are cut before the analysis; times still refer to your recording."
+    )
     stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H-%M-%S")
     inputs = [(f"Recording {stamp}.wav", recording)] if recording is not None else []
 kind = ANALYZE if source == UPLOAD else VAD_RECORDING

@@ -6,8 +6,8 @@ lists the matching segments, each linking to its task at that moment (``?task=<i
 
 import streamlit as st
 
-from services.context import get_context
 from services.errors import InvalidOptions
+from services.runtime.context import get_context
 from ui.history_view import render_controls, render_notice, render_search, render_tasks
 
 PAGE_SIZE = 50

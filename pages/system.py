@@ -5,9 +5,9 @@ import shutil
 import streamlit as st
 from sqlalchemy import text
 
-from services.context import get_context
-from services.models import STATUSES
-from services.storage import LocalStorage
+from services.runtime.context import get_context
+from services.storage.files import LocalStorage
+from services.store.models import STATUSES
 from ui.format import ago, size_label, status_label
 from worker.monitor import queue_health
 

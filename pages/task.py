@@ -7,9 +7,9 @@ place in the queue, the time left and a Cancel button.
 
 import streamlit as st
 
-from services.context import get_context
-from services.submissions import QUEUE_DOWN_MESSAGE
-from services.waiting import estimate_wait
+from services.jobs.submissions import QUEUE_DOWN_MESSAGE
+from services.jobs.waiting import estimate_wait
+from services.runtime.context import get_context
 from ui.queue_view import render_cancel, render_cancelled, render_wait
 from ui.results import render_failure, render_header, render_progress, render_result
 from worker.monitor import broker_reachable

@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     whisper_engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
     whisper_model_size: str = "tiny.en"
     whisper_model_path: Path | None = Field(
-        default=None, description="faster-whisper: a CTranslate2 model directory; openai-whisper: a .pt file or its folder"
+        default=None,
+        description="faster-whisper: a CTranslate2 model directory; openai-whisper: a .pt file or its folder",
     )
     whisper_beam_size: int = 5
     whisper_mode: Literal["batched", "sequential", "fast"] = Field(
@@ -82,12 +83,18 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, description="runs of one task before it is failed for good")
     retry_backoff_seconds: float = 5.0
     heartbeat_interval_seconds: float = 5.0
-    stale_after_seconds: float = Field(default=60.0, description="a processing task without heartbeat this long is abandoned")
+    stale_after_seconds: float = Field(
+        default=60.0, description="a processing task without heartbeat this long is abandoned"
+    )
     reaper_interval_seconds: float = 30.0
-    requeue_after_seconds: float = Field(default=120.0, description="re-send a queued task not seen in the broker this long")
+    requeue_after_seconds: float = Field(
+        default=120.0, description="re-send a queued task not seen in the broker this long"
+    )
 
     # housekeeping
-    task_retention_days: int = Field(default=0, description="delete finished tasks and files older than this; 0 keeps all")
+    task_retention_days: int = Field(
+        default=0, description="delete finished tasks and files older than this; 0 keeps all"
+    )
     orphan_grace_hours: float = 24.0
 
     @field_validator("data_dir")

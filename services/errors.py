@@ -75,7 +75,7 @@ class TaskCancelled(FastAudioError):
     """The task stopped being this worker's to run: cancelled by a person, deleted, or taken over.
 
     Raised from the progress callback, so a running analysis stops at its next progress report;
-    ``services.jobs.run_analysis`` catches it and leaves the row as it is.
+    ``services.jobs.runner.run_analysis`` catches it and leaves the row as it is.
     """
 
 

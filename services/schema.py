@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 SAMPLE_RATE = 16_000
-"""Every stage works on 16 kHz mono float32 audio; ``services.audio`` converts to it."""
+"""Every stage works on 16 kHz mono float32 audio; ``services.analysis.audio`` converts to it."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Word:
 class Segment:
     """A stretch of transcript, optionally attributed to a speaker.
 
-    ``edited`` is True when a person corrected the text or the speaker (``services.edits``); the
+    ``edited`` is True when a person corrected the text or the speaker (``services.results.edits``); the
     machine's own segments never carry it, and ``to_dict`` writes the key only when it is True.
     """
 

@@ -17,13 +17,12 @@ from pathlib import Path
 import psutil
 import pytest
 
+from services.analysis.pipeline import AnalysisOptions
 from services.config import Settings
-from services.context import AppContext, build_context
-from services.pipeline import AnalysisOptions
-from services.submissions import Submission, submit
+from services.jobs.submissions import Submission, submit
+from services.runtime.context import AppContext, build_context
 from tests.helpers import child_env, start_worker, stop_process
 from worker.celery_app import enqueue, make_app
-
 
 FAST = {  # reliability timings shortened so recovery is measured in seconds, not minutes
     "HEARTBEAT_INTERVAL_SECONDS": "1",

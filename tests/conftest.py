@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from services.broker import EmbeddedRedis, ensure_redis
 from services.config import DEFAULT_REDIS_URL, get_settings
-from services.context import AppContext, get_context
-from tests.helpers import shared_data_dir, start_worker, stop_process, child_env
+from services.runtime.broker import EmbeddedRedis, ensure_redis
+from services.runtime.context import AppContext, get_context
+from tests.helpers import DATA_DIR, child_env, start_worker, stop_process
 
 _SESSION: dict[str, object] = {}
 FIGURES: list[str] = []
@@ -77,21 +77,21 @@ def environment() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def data() -> Path:
-    return shared_data_dir()
+    return DATA_DIR
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    return shared_data_dir()
+    return DATA_DIR
 
 
 @pytest.fixture(scope="session")
 def sample_embeddings():  # type: ignore[no-untyped-def]
     """The speaker embeddings of sample.wav (computed once: the expensive half of diarization)."""
-    from services.diarize import embed_speech
-    from tests.helpers import decode_shared
+    from services.analysis.diarization.diarize import embed_speech
+    from tests.helpers import decode_reference
 
-    return embed_speech(decode_shared("sample.wav"))
+    return embed_speech(decode_reference("sample.wav"))
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +101,7 @@ def ctx(environment: dict[str, str]) -> AppContext:
 
 @pytest.fixture(scope="session")
 def transcriber():  # type: ignore[no-untyped-def]
-    from services.transcribe import FasterWhisperEngine
+    from services.analysis.asr.transcribe import FasterWhisperEngine
 
     return FasterWhisperEngine()
 

@@ -12,23 +12,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def shared_data_dir() -> Path:
-    """``../shared/data`` beside the checkout (DESIGN.md); CI clones elsewhere keep /work/shared."""
-    for candidate in (ROOT.parent / "shared" / "data", Path("/work/shared/data")):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("../shared/data (the reference audio) is missing")
+DATA_DIR = ROOT / "tests" / "data"
+"""The reference recordings and their ground truth (sources and licences in its README)."""
 
 
-def decode_shared(name: str):  # type: ignore[no-untyped-def]
+def data_dir() -> Path:
+    """The folder of reference audio that ships with the repository."""
+    return DATA_DIR
+
+
+def decode_reference(name: str):  # type: ignore[no-untyped-def]
     """16 kHz mono float32 of a reference file."""
-    from services.audio import decode
+    from services.analysis.audio import decode
 
-    return decode(shared_data_dir() / name)
+    return decode(DATA_DIR / name)
 
 
 def shared_models_dir() -> Path:
-    return shared_data_dir().parent / "models"
+    return ROOT.parent / "shared" / "models"
 
 
 def normalize(text: str) -> str:
@@ -71,7 +72,9 @@ def start_worker(
     return proc
 
 
-def start_api(env: dict[str, str], log_path: Path, port: int, *, timeout: float = 60.0, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
+def start_api(
+    env: dict[str, str], log_path: Path, port: int, *, timeout: float = 60.0, cwd: Path = ROOT
+) -> subprocess.Popen[bytes]:
     """The API in a real uvicorn server process on 127.0.0.1:``port``; waits until /health answers."""
     import urllib.request
 

@@ -11,7 +11,9 @@ import numpy as np
 LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1"}
 
 
-def encode_audio(path: Path, audio: np.ndarray, rate: int, codec: str, *, channels: int = 1, fmt: str | None = None) -> Path:
+def encode_audio(
+    path: Path, audio: np.ndarray, rate: int, codec: str, *, channels: int = 1, fmt: str | None = None
+) -> Path:
     """Encode float audio in [-1, 1] (mono, copied to every channel) into ``path``."""
     samples = np.asarray(audio, dtype=np.float32)
     with av.open(str(path), mode="w", format=fmt) as container:

@@ -44,7 +44,7 @@ def temporary_database() -> Iterator[str]:
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        from services.db import _ENGINES
+        from services.store.db import _ENGINES
 
         for key in [k for k in _ENGINES if name in k]:
             _ENGINES.pop(key).dispose()

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.context import AppContext
-from services.jobs import Outcome, run_analysis
+from services.jobs.runner import Outcome, run_analysis
+from services.runtime.context import AppContext
 
 
 def analysed_task(ctx: AppContext, data: Path, transcriber, name: str = "sample.wav") -> str:  # type: ignore[no-untyped-def]
     """A task analysed in-process by the worker's own job (so its artifacts are stored too)."""
     stored = ctx.storage.save(name, (data / "sample.wav").read_bytes())
     task = ctx.repo.create(filename=name, stored_path=stored.key, size_bytes=stored.size_bytes, duration=30.0)
-    run = run_analysis(task.id, repo=ctx.repo, storage=ctx.storage, transcriber=lambda: transcriber, artifacts=ctx.artifacts)
+    run = run_analysis(
+        task.id, repo=ctx.repo, storage=ctx.storage, transcriber=lambda: transcriber, artifacts=ctx.artifacts
+    )
     assert run.outcome is Outcome.COMPLETED, run
     return task.id
 
@@ -24,5 +26,7 @@ def copy_task(ctx: AppContext, data: Path, source: str, name: str = "copy.wav") 
     task = ctx.repo.create(filename=name, stored_path=stored.key, size_bytes=stored.size_bytes, duration=30.0)
     ctx.repo.claim(task.id, "test", stale_before=task.created_at)
     files = ctx.artifacts.load(source)
-    ctx.repo.complete(task.id, original.result or {}, also=lambda session: ctx.artifacts.replace_in(session, task.id, files))
+    ctx.repo.complete(
+        task.id, original.result or {}, also=lambda session: ctx.artifacts.replace_in(session, task.id, files)
+    )
     return task.id

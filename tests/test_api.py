@@ -17,7 +17,7 @@ from starlette.datastructures import Headers
 from api.gate import MULTIPART_SLACK, refusal, token_matches
 from api.main import create_app
 from api.routes_tasks import attachment
-from services.context import AppContext
+from services.runtime.context import AppContext
 
 
 def _client(ctx: AppContext, **settings: object) -> TestClient:
@@ -31,7 +31,9 @@ def client(ctx: AppContext) -> TestClient:
 
 
 def _upload(client: TestClient, name: str, data: bytes, path: str = "/analyze", **form: object):  # type: ignore[no-untyped-def]
-    return client.post(path, files={"file": (name, data, "application/octet-stream")}, data={k: str(v) for k, v in form.items()})
+    return client.post(
+        path, files={"file": (name, data, "application/octet-stream")}, data={k: str(v) for k, v in form.items()}
+    )
 
 
 def test_a_non_audio_upload_is_415_with_its_failed_task(client: TestClient, ctx: AppContext) -> None:
@@ -88,7 +90,9 @@ def test_a_chunked_upload_without_length_is_411(client: TestClient) -> None:
         ({"max_speakers": "2.0"}, "max_speakers: Input should be a whole number written in digits, e.g. 2"),
     ],
 )
-def test_bad_speaker_options_are_422_and_create_no_task(client: TestClient, ctx: AppContext, data: Path, form: dict, message: str) -> None:  # type: ignore[type-arg]
+def test_bad_speaker_options_are_422_and_create_no_task(
+    client: TestClient, ctx: AppContext, data: Path, form: dict, message: str
+) -> None:  # type: ignore[type-arg]
     before = ctx.repo.count()
     answer = _upload(client, "jfk.flac", (data / "jfk.flac").read_bytes(), **form)
     assert answer.status_code == 422 and answer.json()["detail"] == message
@@ -115,7 +119,9 @@ def test_export_needs_a_completed_task_and_a_known_format(client: TestClient, ct
     ctx.repo.fail(waiting.id, "broken.")
     assert client.get(f"/api/tasks/{waiting.id}/export").json()["detail"] == f"Task {waiting.id} is failed: broken."
     answer = client.get(f"/api/tasks/{waiting.id}/export", params={"format": "pdf"})
-    assert answer.status_code == 422 and answer.json()["detail"].startswith("format: Input should be 'txt', 'md', 'srt'")
+    assert answer.status_code == 422 and answer.json()["detail"].startswith(
+        "format: Input should be 'txt', 'md', 'srt'"
+    )
 
 
 def test_the_list_pages_and_filters(client: TestClient, ctx: AppContext) -> None:
@@ -130,9 +136,19 @@ def test_the_list_pages_and_filters(client: TestClient, ctx: AppContext) -> None
     failed = client.get("/api/tasks", params={"status": "failed", "limit": 200}).json()
     assert failed["total"] == ctx.repo.count("failed") and ids[0] in {t["task_id"] for t in failed["items"]}
     assert {t["status"] for t in failed["items"]} == {"failed"}
-    for bad in ({"status": "done"}, {"limit": 0}, {"limit": 201}, {"offset": -1}, {"offset": "+0.0"}, {"limit": "1e2"}, {"limit": " 5"}):
+    for bad in (
+        {"status": "done"},
+        {"limit": 0},
+        {"limit": 201},
+        {"offset": -1},
+        {"offset": "+0.0"},
+        {"limit": "1e2"},
+        {"limit": " 5"},
+    ):
         assert client.get("/api/tasks", params=bad).status_code == 422, bad
-    assert client.get("/api/tasks", params={"limit": "+2", "offset": "0"}).json()["limit"] == 2  # what int() reads is fine
+    assert (
+        client.get("/api/tasks", params={"limit": "+2", "offset": "0"}).json()["limit"] == 2
+    )  # what int() reads is fine
 
 
 def test_delete_removes_the_rows_and_the_stored_file(client: TestClient, ctx: AppContext, data: Path) -> None:
@@ -169,9 +185,16 @@ def test_the_gate_rules(ctx: AppContext) -> None:
     assert refusal("POST", "/analyze", Headers({"content-length": str(2 * 1024 * 1024)}), settings).status == 413
     assert refusal("POST", "/analyze", Headers({"content-length": "1000"}), settings) is None
     assert refusal("GET", "/api/tasks", Headers({}), settings) is None
-    assert token_matches("Bearer abc", "abc") and not token_matches("Bearer abcd", "abc") and not token_matches(None, "abc")
+    assert (
+        token_matches("Bearer abc", "abc")
+        and not token_matches("Bearer abcd", "abc")
+        and not token_matches(None, "abc")
+    )
 
 
 def test_export_file_names_survive_any_characters() -> None:
     assert attachment("jfk.srt") == "attachment; filename=\"jfk.srt\"; filename*=UTF-8''jfk.srt"
-    assert attachment('Müller "Q3".vtt') == "attachment; filename=\"M_ller _Q3_.vtt\"; filename*=UTF-8''M%C3%BCller%20%22Q3%22.vtt"
+    assert (
+        attachment('Müller "Q3".vtt')
+        == "attachment; filename=\"M_ller _Q3_.vtt\"; filename*=UTF-8''M%C3%BCller%20%22Q3%22.vtt"
+    )

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from services.context import AppContext
-from services.edits import SegmentEdit
+from services.results.edits import SegmentEdit
+from services.runtime.context import AppContext
 from tests.tasks import copy_task
 
 
@@ -33,7 +33,9 @@ def test_get_returns_the_machine_result_and_the_edited_one(client: TestClient, c
     body = client.get(f"/api/tasks/{task}").json()
     machine, edited = body["result"], body["edited_result"]
     stored = ctx.repo.require(task).result
-    assert [(s["speaker"], s["text"]) for s in machine["segments"]] == [(s["speaker"], s["text"]) for s in stored["segments"]]
+    assert [(s["speaker"], s["text"]) for s in machine["segments"]] == [
+        (s["speaker"], s["text"]) for s in stored["segments"]
+    ]
     assert [s["name"] for s in machine["speakers"]] == ["SPEAKER_00", "SPEAKER_01"]
     assert [s["name"] for s in edited["speakers"]] == ["Margaret", "Rosalind"]
     assert edited["segments"][0]["text"] == "Hello? Hello!" and edited["segments"][0]["edited"] is True

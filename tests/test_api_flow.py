@@ -1,7 +1,7 @@
 """The HTTP API end to end: a real uvicorn server, the session's real worker, polled like the seed's curl flow.
 
-    curl -F file=@sample.wav http://127.0.0.1:8000/analyze          -> {"status": "queued", "task_id": ...}
-    curl http://127.0.0.1:8000/api/tasks/<task_id>                   -> ... until "completed"
+curl -F file=@sample.wav http://127.0.0.1:8000/analyze          -> {"status": "queued", "task_id": ...}
+curl http://127.0.0.1:8000/api/tasks/<task_id>                   -> ... until "completed"
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import httpx
 import numpy as np
 import pytest
 
-from services.audio import decode
-from services.broker import free_port
-from services.context import AppContext
+from services.analysis.audio import decode
+from services.runtime.broker import free_port
+from services.runtime.context import AppContext
 from services.schema import SAMPLE_RATE
 from tests.helpers import child_env, normalize, start_api, stop_process
 from tests.media import encode_audio, resample
@@ -64,7 +64,11 @@ def test_upload_poll_export_delete(api: httpx.Client, ctx: AppContext, data: Pat
     assert [s for s, _ in seen][-1] == "completed" and "processing" in [s for s, _ in seen]
     progress = [p for s, p in seen if s == "processing"]
     assert progress == sorted(progress)
-    assert (task["task_id"], task["recording_id"], task["kind"]) == (submitted["task_id"], submitted["recording_id"], "analyze")
+    assert (task["task_id"], task["recording_id"], task["kind"]) == (
+        submitted["task_id"],
+        submitted["recording_id"],
+        "analyze",
+    )
     assert task["progress"] == 100 and task["started_at"] <= task["completed_at"]
     result = task["result"]
     assert [s["id"] for s in result["speakers"]] == ["SPEAKER_00", "SPEAKER_01"]
@@ -82,7 +86,9 @@ def test_upload_poll_export_delete(api: httpx.Client, ctx: AppContext, data: Pat
     assert {line.split()[7] for line in rttm.splitlines()} == {"SPEAKER_00", "SPEAKER_01"}
     assert api.get(f"/api/tasks/{task['task_id']}/export", params={"format": "json"}).json()["text"] == result["text"]
     assert api.get(f"/api/tasks/{task['task_id']}/export", params={"format": "vtt"}).text.startswith("WEBVTT")
-    assert api.get(f"/api/tasks/{task['task_id']}/export", params={"format": "csv"}).text.startswith("start,end,speaker,text")
+    assert api.get(f"/api/tasks/{task['task_id']}/export", params={"format": "csv"}).text.startswith(
+        "start,end,speaker,text"
+    )
     assert "New Jersey" in api.get(f"/api/tasks/{task['task_id']}/export").text  # txt by default
 
     # the list shows it; the pages read the same row
@@ -110,7 +116,9 @@ def test_vad_recording_is_trimmed_and_timed_on_the_original(api: httpx.Client, d
     recording = _browser_recording(tmp_path / "recording.webm", data)
     original = len(decode(recording)) / SAMPLE_RATE  # about 3 + 11 + 5 + 11 + 2 = 32 s
     with open(recording, "rb") as f:
-        answer = api.post("/api/recordings/vad", files={"file": ("recording.webm", f, "audio/webm")}, data={"num_speakers": "1"})
+        answer = api.post(
+            "/api/recordings/vad", files={"file": ("recording.webm", f, "audio/webm")}, data={"num_speakers": "1"}
+        )
     assert answer.status_code == 202, answer.text
     task, _ = _poll(api, answer.json()["poll_url"])
     assert task["status"] == "completed", task["error"]

@@ -7,7 +7,7 @@ import uuid
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from services.context import AppContext
+from services.runtime.context import AppContext
 
 
 def test_search_over_the_api_returns_matching_segments_with_their_tasks(ctx: AppContext) -> None:
@@ -30,7 +30,12 @@ def test_search_over_the_api_returns_matching_segments_with_their_tasks(ctx: App
     assert " ".join(item["match"]["matched"]).split() == [word, "budget"]
 
     assert client.get("/api/tasks", params={"q": word, "status": "failed"}).json()["total"] == 0
-    assert client.get("/api/tasks", params={"q": "?!"}).json() == {"items": [], "total": 0, "limit": 50, "offset": 0}  # no words
+    assert client.get("/api/tasks", params={"q": "?!"}).json() == {
+        "items": [],
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+    }  # no words
     plain = client.get("/api/tasks", params={"limit": 1}).json()
     assert plain["items"][0].get("match") is None
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from services.asr_chunks import Chunk, coverage, needs_second_look, owner_of, pack_chunks
-from services.transcribe import FasterWhisperEngine, WhisperConfig
+from services.analysis.asr.chunks import Chunk, coverage, needs_second_look, owner_of, pack_chunks
+from services.analysis.asr.transcribe import FasterWhisperEngine, WhisperConfig
 from tests.helpers import normalize
 
 
@@ -30,7 +30,13 @@ class Seg:
 def test_regions_are_packed_into_chunks_of_at_most_30_seconds() -> None:
     speech = [(0.0, 10.0), (11.0, 25.0), (26.0, 40.0), (41.0, 112.0)]
     chunks = pack_chunks(speech)
-    assert [(c.start, c.end) for c in chunks] == [(0.0, 25.0), (26.0, 40.0), (41.0, 71.0), (71.0, 101.0), (101.0, 112.0)]
+    assert [(c.start, c.end) for c in chunks] == [
+        (0.0, 25.0),
+        (26.0, 40.0),
+        (41.0, 71.0),
+        (71.0, 101.0),
+        (101.0, 112.0),
+    ]
     assert chunks[0].speech == ((0.0, 10.0), (11.0, 25.0)) and chunks[0].speech_seconds == 24.0
     assert all(c.end - c.start <= 30.0 for c in chunks)
     assert owner_of(chunks, 26.02) == 1 and owner_of(chunks, 70.9) == 2 and owner_of(chunks, 0.0) == 0
@@ -62,10 +68,16 @@ def test_batched_mode_keeps_the_far_field_meeting_speech(data) -> None:  # type:
     Without the second look, the meeting chunk comes back empty from the batched pass (measured:
     a quarter of a stitched file's words were lost that way); with it, every part is there.
     """
-    from services.audio import decode
+    from services.analysis.audio import decode
 
     gap = np.zeros(8000, np.float32)
-    parts = [decode(data / "jfk.flac"), gap, decode(data / "dev01.wav"), gap, decode(data / "multilingual.mp3")[: 30 * 16000]]
+    parts = [
+        decode(data / "jfk.flac"),
+        gap,
+        decode(data / "dev01.wav"),
+        gap,
+        decode(data / "multilingual.mp3")[: 30 * 16000],
+    ]
     text = normalize(FasterWhisperEngine(WhisperConfig(mode="batched")).transcribe(np.concatenate(parts)).text)
     assert "ask not what your country can do for you" in text
     assert "project documents" in text and "desktop" in text

@@ -1,6 +1,6 @@
 """Speaker assignment: hand-built words and turns, including a speaker change inside a segment."""
 
-from services.assign import assign_speakers
+from services.analysis.assign import assign_speakers
 from services.schema import Segment, SpeakerTurn, Word
 
 

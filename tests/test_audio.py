@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.audio import decode, probe
+from services.analysis.audio import decode, probe
 from services.errors import EmptyAudio, UnsupportedAudio
 from tests.media import encode_audio, encode_video_only, resample
 
@@ -53,9 +53,7 @@ def test_encoded_formats_decode_to_the_same_speech(
     assert abs(len(decoded) / 16000 - 3.0) < 0.1
     # the same waveform comes back (codec delay aside): strongly correlated with the original
     n = min(len(decoded), 3 * 16000)
-    best = max(
-        np.corrcoef(decoded[lag : lag + n - 2000], jfk_audio[: n - 2000])[0, 1] for lag in range(0, 1600, 8)
-    )
+    best = max(np.corrcoef(decoded[lag : lag + n - 2000], jfk_audio[: n - 2000])[0, 1] for lag in range(0, 1600, 8))
     assert best > 0.9
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.audio import decode
+from services.analysis.audio import decode
 from tests.cluster import Cluster
 from tests.media import encode_audio, encode_video_only, resample
 
@@ -44,7 +44,11 @@ def _corpus(folder: Path, data: Path, speech: np.ndarray) -> dict[str, tuple[Pat
             "",
         ),
         "8 kHz phone audio": (wav("phone.wav", resample(speech, 16000, 8000), 8000), "completed", "fellow americans"),
-        "48 kHz 6 channels": (wav("surround.wav", resample(speech, 16000, 48000), 48000, channels=6), "completed", "fellow americans"),
+        "48 kHz 6 channels": (
+            wav("surround.wav", resample(speech, 16000, 48000), 48000, channels=6),
+            "completed",
+            "fellow americans",
+        ),
         "float WAV": (wav("float.wav", speech, codec="pcm_f32le"), "completed", "fellow americans"),
         "clipped audio": (wav("loud.wav", np.clip(speech * 12, -1, 1)), "completed", "americans"),
     }

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.audio import decode
-from services.cancellation import cancel_task
-from services.db import create_db_engine, migrate
+from services.analysis.audio import decode
 from services.errors import TaskCancelled
-from services.progress import ProgressWriter
-from services.tasks_repo import TaskRepo
+from services.jobs.cancellation import cancel_task
+from services.jobs.progress import ProgressWriter
+from services.store.db import create_db_engine, migrate
+from services.store.tasks_repo import TaskRepo
 from tests.cluster import Cluster
 from tests.helpers import wait_for
 from tests.media import encode_audio
@@ -71,7 +71,9 @@ def own_queue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: dict
     c.stop()
 
 
-def test_cancelling_a_running_task_stops_it_within_seconds(own_queue: Cluster, long_recording: Path, data: Path, figures: list[str]) -> None:
+def test_cancelling_a_running_task_stops_it_within_seconds(
+    own_queue: Cluster, long_recording: Path, data: Path, figures: list[str]
+) -> None:
     repo = own_queue.ctx.repo
     task_id = own_queue.submit(long_recording).task.id
     running = wait_for(
@@ -80,7 +82,9 @@ def test_cancelling_a_running_task_stops_it_within_seconds(own_queue: Cluster, l
     )  # fmt: skip
     cancelled_at = time.monotonic()
     assert cancel_task(task_id, repo=repo).status == "cancelled"
-    outcome = wait_for(lambda: _outcome(own_queue, task_id), 30, interval=0.1, message="the worker to stop the analysis")
+    outcome = wait_for(
+        lambda: _outcome(own_queue, task_id), 30, interval=0.1, message="the worker to stop the analysis"
+    )
     stopped_after = time.monotonic() - cancelled_at
     figures.append(f"Cancel a running 2-minute analysis: the worker stopped {stopped_after:.1f} s later")
     assert outcome == "cancelled"
@@ -107,7 +111,10 @@ def test_a_cancelled_queued_task_never_runs(own_queue: Cluster, data: Path) -> N
     cancel_task(waiting, repo=repo)
 
     assert own_queue.wait_final([busy], 180)[busy] == "completed"
-    assert wait_for(lambda: _outcome(own_queue, waiting), 60, message="the worker to receive the cancelled message") == "skipped"
+    assert (
+        wait_for(lambda: _outcome(own_queue, waiting), 60, message="the worker to receive the cancelled message")
+        == "skipped"
+    )
     task = repo.require(waiting)
     assert (task.status, task.attempts, task.started_at, task.result) == ("cancelled", 0, None, None)
     assert [e for e, _, _ in repo.events(waiting)] == ["cancelled"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from services.broker import free_port, redis_answers
-from tests.helpers import ROOT, normalize, child_env, wait_for
+from services.runtime.broker import free_port, redis_answers
+from tests.helpers import ROOT, child_env, normalize, wait_for
 
 JFK = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
 
@@ -30,7 +30,9 @@ def test_analyze_prints_rttm_with_the_file_stem(data: Path) -> None:
     done = _cli("analyze", str(data / "jfk.flac"), "--format", "rttm")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
-    assert lines and all(re.fullmatch(r"SPEAKER jfk 1 \d+\.\d{3} \d+\.\d{3} <NA> <NA> SPEAKER_00 <NA> <NA>", x) for x in lines)
+    assert lines and all(
+        re.fullmatch(r"SPEAKER jfk 1 \d+\.\d{3} \d+\.\d{3} <NA> <NA> SPEAKER_00 <NA> <NA>", x) for x in lines
+    )
 
 
 def test_analyze_of_a_non_audio_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -55,7 +57,11 @@ def test_make_run_starts_everything_and_stops_on_ctrl_c(data: Path, tmp_path: Pa
     log = tmp_path / "run.log"
     with open(log, "w") as out:
         stack = subprocess.Popen(
-            [sys.executable, "-m", "cli", "run", "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "cli", "run", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         banner = wait_for(lambda: re.search(r"embedded Redis at (redis://\S+);", log.read_text()), 60, message="banner")

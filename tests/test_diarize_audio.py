@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from services.diarize import SpeakerOptions, SpeechEmbeddings, assign_turns, diarize, embed_speech
+from services.analysis.diarization.diarize import SpeakerOptions, SpeechEmbeddings, assign_turns, diarize, embed_speech
 from services.schema import SpeakerTurn
-from tests.helpers import decode_shared as decode
+from tests.helpers import decode_reference as decode
 
 
 def speakers(turns: list[SpeakerTurn]) -> set[str]:
@@ -68,7 +68,7 @@ def test_stereo_downmix_has_two_speakers(data_dir):
 def test_stereo_channels_give_two_overlapping_speakers(data_dir):
     import soundfile as sf
 
-    from services.channels import channels_are_distinct, diarize_channels
+    from services.analysis.channels import channels_are_distinct, diarize_channels
 
     stereo, _ = sf.read(str(data_dir / "stereo_diarization.wav"), dtype="float32")
     assert channels_are_distinct(stereo.T)
@@ -101,7 +101,7 @@ def test_tiny_audio_gives_no_turns(seconds):
 
 
 def test_stereo_array_is_rejected_with_a_hint():
-    with pytest.raises(ValueError, match="services.channels"):
+    with pytest.raises(ValueError, match="services.analysis.channels"):
         diarize(np.zeros((16000, 2), dtype=np.float32))
 
 

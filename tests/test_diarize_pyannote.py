@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from services.analysis.diarization.pyannote import PipelineProgress, clip, relabel, require_pyannote, resolve_pipeline
+from services.analysis.engines import make_diarizer
 from services.config import Settings
-from services.diarize_pyannote import PipelineProgress, clip, relabel, require_pyannote, resolve_pipeline
-from services.engines import make_diarizer
 from services.errors import EngineNotInstalled, ModelNotAvailable
 from services.schema import SpeakerTurn
 
@@ -94,7 +94,11 @@ def test_turns_are_cut_to_the_recording() -> None:
 
 
 def test_speakers_are_renamed_by_first_appearance() -> None:
-    turns = [SpeakerTurn(5.0, 7.0, "SPEAKER_00"), SpeakerTurn(0.0, 4.0, "SPEAKER_01"), SpeakerTurn(8.0, 9.0, "SPEAKER_01")]
+    turns = [
+        SpeakerTurn(5.0, 7.0, "SPEAKER_00"),
+        SpeakerTurn(0.0, 4.0, "SPEAKER_01"),
+        SpeakerTurn(8.0, 9.0, "SPEAKER_01"),
+    ]
     assert relabel(turns) == [
         SpeakerTurn(0.0, 4.0, "SPEAKER_00"),
         SpeakerTurn(5.0, 7.0, "SPEAKER_01"),
@@ -136,7 +140,11 @@ def _random_pipeline(root: Path, *, with_plda: bool = True) -> Path:
         model.specifications = specifications
         model.setup()
         folder.mkdir(parents=True)
-        checkpoint = {"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams), "pytorch-lightning_version": lightning.__version__}
+        checkpoint = {
+            "state_dict": model.state_dict(),
+            "hyper_parameters": dict(model.hparams),
+            "pytorch-lightning_version": lightning.__version__,
+        }
         model.on_save_checkpoint(checkpoint)
         torch.save(checkpoint, folder / "pytorch_model.bin")
 
@@ -146,22 +154,38 @@ def _random_pipeline(root: Path, *, with_plda: bool = True) -> Path:
         classes=["speaker#1", "speaker#2", "speaker#3"], powerset_max_classes=2, permutation_invariant=True,
     )  # fmt: skip
     save(PyanNet(), frames, root / "segmentation")
-    save(WeSpeakerResNet34(), Specifications(problem=Problem.REPRESENTATION, resolution=Resolution.CHUNK, duration=5.0), root / "embedding")
+    save(
+        WeSpeakerResNet34(),
+        Specifications(problem=Problem.REPRESENTATION, resolution=Resolution.CHUNK, duration=5.0),
+        root / "embedding",
+    )
     rng = np.random.default_rng(0)
     (root / "plda").mkdir()
-    np.savez(root / "plda" / "xvec_transform.npz", mean1=rng.normal(size=256), mean2=rng.normal(size=128), lda=rng.normal(size=(256, 128)))
-    np.savez(root / "plda" / "plda.npz", mu=rng.normal(size=128), tr=np.eye(128) + 0.01 * rng.normal(size=(128, 128)), psi=rng.uniform(0.5, 2.0, 128))
+    np.savez(
+        root / "plda" / "xvec_transform.npz",
+        mean1=rng.normal(size=256),
+        mean2=rng.normal(size=128),
+        lda=rng.normal(size=(256, 128)),
+    )
+    np.savez(
+        root / "plda" / "plda.npz",
+        mu=rng.normal(size=128),
+        tr=np.eye(128) + 0.01 * rng.normal(size=(128, 128)),
+        psi=rng.uniform(0.5, 2.0, 128),
+    )
     (root / "config.yaml").write_text(PIPELINE_CONFIG.format(plda="    plda: $model/plda\n" if with_plda else ""))
     return root
 
 
 @needs_pyannote
-def test_a_local_pipeline_runs_offline_with_telemetry_off(tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_local_pipeline_runs_offline_with_telemetry_off(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pyannote.audio.telemetry.metrics import is_metrics_enabled
 
-    from services.audio import decode
-    from services.diarize import SpeakerOptions
-    from services.pipeline import analyze
+    from services.analysis.audio import decode
+    from services.analysis.diarization.diarize import SpeakerOptions
+    from services.analysis.pipeline import analyze
 
     monkeypatch.setenv("PYANNOTE_METRICS_ENABLED", "true")  # as pyannote's own default config would have it
     folder = _random_pipeline(tmp_path / "pipeline")
@@ -180,18 +204,22 @@ def test_a_local_pipeline_runs_offline_with_telemetry_off(tmp_path: Path, data: 
         def transcribe(self, audio, on_progress=None):  # type: ignore[no-untyped-def]
             from services.schema import Segment, Transcript
 
-            return Transcript(language="en", segments=(Segment(0.3, 10.5, "And so, my fellow Americans..."),), duration=11.0)
+            return Transcript(
+                language="en", segments=(Segment(0.3, 10.5, "And so, my fellow Americans..."),), duration=11.0
+            )
 
     result = analyze(audio, Heard(), diarizer=diarizer)  # type: ignore[arg-type]
     assert result.diarization == "pyannote" and result.to_dict()["diarization"] == "pyannote"
 
 
 @needs_pyannote
-def test_a_pipeline_that_names_models_on_the_hub_is_not_downloaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: Path) -> None:
+def test_a_pipeline_that_names_models_on_the_hub_is_not_downloaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: Path
+) -> None:
     from huggingface_hub import constants
 
-    from services.audio import decode
-    from services.diarize import SpeakerOptions
+    from services.analysis.audio import decode
+    from services.analysis.diarization.diarize import SpeakerOptions
 
     looked_up: list[str] = []
 

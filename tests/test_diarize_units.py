@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services import clustering, resegment
-from services.diarize import SpeakerOptions, SpeechEmbeddings, assign_turns, label_turns
-from services.refine import apply_words
+from services.analysis.diarization import clustering, resegment
+from services.analysis.diarization.diarize import SpeakerOptions, SpeechEmbeddings, assign_turns, label_turns
+from services.analysis.diarization.refine import apply_words
+from services.analysis.vad import VadParams, speech_regions
 from services.schema import Word
-from services.vad import VadParams, speech_regions
 
 
 def blobs(centres: np.ndarray, per: int, noise: float, seed: int = 0):

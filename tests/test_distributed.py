@@ -18,11 +18,11 @@ import httpx
 import psutil
 import pytest
 
-from services.broker import free_port
-from services.db import get_engine
-from services.storage import open_storage
-from services.tasks_repo import TaskRepo
 from services.config import Settings
+from services.runtime.broker import free_port
+from services.storage.files import open_storage
+from services.store.db import get_engine
+from services.store.tasks_repo import TaskRepo
 from tests.helpers import child_env, normalize, start_api, start_worker, stop_process
 from tests.postgres import temporary_database
 from tests.s3 import s3_server
@@ -52,7 +52,9 @@ def cluster(environment: dict[str, str], tmp_path_factory: pytest.TempPathFactor
         workers = {}
         try:
             for name in ("worker-a", "worker-b"):
-                workers[name] = start_worker(env(name), machines[name] / "worker.log", cwd=machines[name], name=name, timeout=180)
+                workers[name] = start_worker(
+                    env(name), machines[name] / "worker.log", cwd=machines[name], name=name, timeout=180
+                )
                 procs.append(workers[name])
             port = free_port()
             procs.append(start_api(env("api"), machines["api"] / "api.log", port, cwd=machines["api"]))
@@ -97,11 +99,16 @@ def test_jobs_spread_over_two_workers_that_share_no_disk(cluster, data: Path) ->
         rows = [repo.require(task_id) for task_id in ids]
         assert [row.attempts for row in rows] == [1] * len(FILES)
         logs = {name: (cluster["machines"][name] / "worker.log").read_text() for name in ("worker-a", "worker-b")}
-        succeeded = {name: len(re.findall(r"process_audio_file\[[0-9a-f-]+\] succeeded", log)) for name, log in logs.items()}
+        succeeded = {
+            name: len(re.findall(r"process_audio_file\[[0-9a-f-]+\] succeeded", log)) for name, log in logs.items()
+        }
         assert sum(succeeded.values()) == len(FILES), succeeded
         assert not any("not queued" in log for log in logs.values())
         # prefetch 1: while one worker is busy, the other takes the next job (a row names its pool process, host:pid)
-        pool = {name: {c.pid for c in psutil.Process(p.pid).children(recursive=True)} for name, p in cluster["workers"].items()}
+        pool = {
+            name: {c.pid for c in psutil.Process(p.pid).children(recursive=True)}
+            for name, p in cluster["workers"].items()
+        }
         used = {name for row in rows for name, pids in pool.items() if int(row.worker.rpartition(":")[2]) in pids}
         assert used == {"worker-a", "worker-b"}, [row.worker for row in rows]
 

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from services.context import AppContext
-from services.edits import (
+from services.errors import InvalidEdit
+from services.results.edits import (
     Edits,
     SegmentEdit,
     SpeakerLabel,
@@ -17,7 +17,7 @@ from services.edits import (
     next_speaker_id,
     segment_edit,
 )
-from services.errors import InvalidEdit
+from services.runtime.context import AppContext
 from services.schema import AnalysisResult, Segment, Speaker, SpeakerTurn, Word
 
 A, B, C = "SPEAKER_00", "SPEAKER_01", "SPEAKER_02"
@@ -85,8 +85,17 @@ def test_giving_a_segment_to_another_speaker_moves_its_time_too() -> None:
     assert edited.segments[2].speaker == B and edited.segments[2].edited
     assert edited.segments[2].words == MACHINE.segments[2].words  # the words are still the machine's
     # A's 8-12 s turn is now B's, joined with B's turn before it
-    assert edited.turns == (SpeakerTurn(0.0, 4.0, A), SpeakerTurn(4.0, 12.0, B), SpeakerTurn(12.0, 14.0, C), SpeakerTurn(14.0, 16.0, A))
-    assert {s.id: s.talk_time for s in edited.speakers} == {A: pytest.approx(6.0), B: pytest.approx(8.0), C: pytest.approx(2.0)}
+    assert edited.turns == (
+        SpeakerTurn(0.0, 4.0, A),
+        SpeakerTurn(4.0, 12.0, B),
+        SpeakerTurn(12.0, 14.0, C),
+        SpeakerTurn(14.0, 16.0, A),
+    )
+    assert {s.id: s.talk_time for s in edited.speakers} == {
+        A: pytest.approx(6.0),
+        B: pytest.approx(8.0),
+        C: pytest.approx(2.0),
+    }
 
 
 def test_a_segment_can_go_to_a_new_speaker() -> None:
@@ -98,12 +107,16 @@ def test_a_segment_can_go_to_a_new_speaker() -> None:
 
 
 def test_a_segment_given_to_a_merged_speaker_lands_on_the_one_it_was_merged_into() -> None:
-    edited = apply_edits(MACHINE, Edits(labels=(SpeakerLabel(C, merged_into=B),), segments=(SegmentEdit(0, speaker=C),)))
+    edited = apply_edits(
+        MACHINE, Edits(labels=(SpeakerLabel(C, merged_into=B),), segments=(SegmentEdit(0, speaker=C),))
+    )
     assert edited.segments[0].speaker == B
 
 
 def test_reverting_is_removing_the_edit() -> None:
-    edits = Edits(labels=(SpeakerLabel(A, "Diane"),), segments=(SegmentEdit(0, text="Changed."), SegmentEdit(2, speaker=B)))
+    edits = Edits(
+        labels=(SpeakerLabel(A, "Diane"),), segments=(SegmentEdit(0, text="Changed."), SegmentEdit(2, speaker=B))
+    )
     reverted = Edits(labels=edits.labels, segments=tuple(e for e in edits.segments if e.index != 0))
     edited = apply_edits(MACHINE, reverted)
     assert edited.segments[0] == MACHINE.segments[0]  # text, words and speaker back, not marked
@@ -127,7 +140,9 @@ def test_edits_for_segments_that_do_not_exist_are_ignored() -> None:
 def test_segment_edit_keeps_only_what_differs() -> None:
     original = MACHINE.segments[1]
     assert segment_edit(original, 1, text="  Hi Diane,   Sheila here. ", speaker=B) is None
-    assert segment_edit(original, 1, text="Hi Diane, Sheila here!", speaker=B) == SegmentEdit(1, text="Hi Diane, Sheila here!")
+    assert segment_edit(original, 1, text="Hi Diane, Sheila here!", speaker=B) == SegmentEdit(
+        1, text="Hi Diane, Sheila here!"
+    )
     assert segment_edit(original, 1, text=original.text, speaker=A) == SegmentEdit(1, speaker=A)
     # B was merged into A: saying "A" is what the merge already says, so no speaker change is stored
     merged = Edits(labels=(SpeakerLabel(B, merged_into=A),))
@@ -151,7 +166,11 @@ def test_merges_that_cannot_be_meant_are_refused() -> None:
 def test_after_a_new_speaker_separation_only_unchanged_segments_keep_their_text() -> None:
     edits = Edits(
         labels=(SpeakerLabel(A, "Diane"),),
-        segments=(SegmentEdit(0, text="Hello, I'm Diane."), SegmentEdit(1, text="Hi!", speaker=C), SegmentEdit(2, speaker=B)),
+        segments=(
+            SegmentEdit(0, text="Hello, I'm Diane."),
+            SegmentEdit(1, text="Hi!", speaker=C),
+            SegmentEdit(2, speaker=B),
+        ),
     )
     # The new separation split segment 1 differently and kept segment 0 as it was (now at index 0 still),
     # with a segment inserted before segment 2.
@@ -165,8 +184,8 @@ def test_after_a_new_speaker_separation_only_unchanged_segments_keep_their_text(
 
 
 def test_edits_are_stored_per_task_and_go_with_the_task(ctx: AppContext) -> None:
-    from services.db import session_scope
-    from services.deletion import delete_task
+    from services.jobs.deletion import delete_task
+    from services.store.db import session_scope
 
     task = ctx.repo.create(filename="stored.wav", stored_path=None, size_bytes=1, duration=20.0)
     other = ctx.repo.create(filename="other.wav", stored_path=None, size_bytes=1, duration=20.0)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from services.context import AppContext
-from services.pipeline import AnalysisOptions
-from services.submissions import submit
+from services.analysis.pipeline import AnalysisOptions
+from services.jobs.submissions import submit
+from services.runtime.context import AppContext
 from tests.helpers import child_env, start_worker, stop_process, wait_for
 from worker.celery_app import ANALYZE_TASK, app
 
@@ -60,7 +60,9 @@ def test_task_fails_once_with_a_message_that_says_what_is_missing(ctx: AppContex
         )  # fmt: skip
     assert submission.enqueued
 
-    task = wait_for(lambda: (t := ctx.repo.require(submission.task.id)).is_final and t, timeout=120, message="a final state")
+    task = wait_for(
+        lambda: (t := ctx.repo.require(submission.task.id)).is_final and t, timeout=120, message="a final state"
+    )
     assert task.status == "failed", task
     for phrase in phrases:
         assert phrase in task.error, task.error

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.audio import decode
+from services.analysis.asr.transcribe import FasterWhisperEngine, WhisperConfig, resolve_model_dir
+from services.analysis.asr.transcribe_openai import OpenAIWhisperEngine
+from services.analysis.audio import decode
+from services.analysis.engines import make_diarizer, make_transcriber
+from services.analysis.pipeline import BuiltinDiarizer, analyze
 from services.config import Settings
-from services.engines import make_diarizer, make_transcriber
 from services.errors import ModelNotAvailable
-from services.pipeline import BuiltinDiarizer, analyze
 from services.schema import Transcript
-from services.transcribe import FasterWhisperEngine, WhisperConfig, resolve_model_dir
-from services.transcribe_openai import OpenAIWhisperEngine
 from tests.helpers import normalize, shared_models_dir
 
 JFK = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"

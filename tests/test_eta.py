@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from services.db import create_db_engine, migrate
-from services.eta import DEFAULT_RATE, processing_rate, queued_left, running_left
-from services.models import utcnow
-from services.tasks_repo import TaskRepo
-from services.waiting import estimate_wait
+from services.jobs.eta import DEFAULT_RATE, processing_rate, queued_left, running_left
+from services.jobs.waiting import estimate_wait
+from services.store.db import create_db_engine, migrate
+from services.store.models import utcnow
+from services.store.tasks_repo import TaskRepo
 
 
 def test_rate_is_the_median_seconds_per_audio_second() -> None:
@@ -66,7 +66,10 @@ def test_estimate_reads_the_queue_and_the_measured_speed(repo: TaskRepo) -> None
     mine = repo.create(filename="mine.wav", stored_path=None, size_bytes=1, duration=100.0).id
     repo.claim(running, "w")
     with repo.engine.begin() as conn:  # running for 10 s, not far enough along to extrapolate
-        conn.execute(text("UPDATE processing_tasks SET started_at = :s WHERE id = :id"), {"s": now - timedelta(seconds=10), "id": running})
+        conn.execute(
+            text("UPDATE processing_tasks SET started_at = :s WHERE id = :id"),
+            {"s": now - timedelta(seconds=10), "id": running},
+        )
 
     wait = estimate_wait(repo.require(mine), repo, now=now)
     # ahead: 20 s of audio (5 s of work) + the running task's 80 * 0.25 - 10 = 10 s; then 100 * 0.25 = 25 s

@@ -6,8 +6,8 @@ import json
 
 import docx
 
-from services.edits import Edits, SegmentEdit, SpeakerLabel, apply_edits
-from services.exports import FORMATS, clock, render, speaker_turns
+from services.results.edits import Edits, SegmentEdit, SpeakerLabel, apply_edits
+from services.results.exports import FORMATS, clock, render, speaker_turns
 from services.schema import AnalysisResult, Segment, Speaker, SpeakerTurn, Word
 
 RESULT = AnalysisResult(

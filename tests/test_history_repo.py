@@ -11,16 +11,16 @@ import pytest
 from alembic import command
 from sqlalchemy import text
 
-from services.db import alembic_config, create_db_engine, migrate
-from services.edits import SegmentEdit
-from services.edits_repo import EditsRepo
 from services.errors import InvalidOptions, TaskAlreadyFinished, TaskNotFound
-from services.models import utcnow
-from services.reaper import reap
-from services.cancellation import cancel_task
-from services.task_query import TaskFilter
-from services.tasks_repo import TaskRepo
-from services.transcript_index import snippet_pieces
+from services.jobs.cancellation import cancel_task
+from services.jobs.reaper import reap
+from services.results.edits import SegmentEdit
+from services.store.db import alembic_config, create_db_engine, migrate
+from services.store.edits_repo import EditsRepo
+from services.store.models import utcnow
+from services.store.task_query import TaskFilter
+from services.store.tasks_repo import TaskRepo
+from services.store.transcript_index import snippet_pieces
 from tests.postgres import temporary_database
 
 LONG_AGO = utcnow() - timedelta(days=1)
@@ -54,7 +54,9 @@ def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TaskRepo]:
 def _result(*texts: str, start: float = 0.0, speakers: int = 1) -> dict[str, Any]:
     segments, t = [], start
     for i, line in enumerate(texts):
-        segments.append({"start": t, "end": t + 4.0, "speaker": f"SPEAKER_{i % speakers:02d}", "text": line, "words": []})
+        segments.append(
+            {"start": t, "end": t + 4.0, "speaker": f"SPEAKER_{i % speakers:02d}", "text": line, "words": []}
+        )
         t += 5.0
     return {
         "duration": t,
@@ -105,7 +107,18 @@ def test_search_finds_a_phrase_and_returns_the_task_and_segment_start(repo: Task
 
 def test_search_takes_any_input_without_syntax_errors(repo: TaskRepo) -> None:
     _task(repo, "jfk.flac", result=_result(JFK))
-    for query in ['"', "AND OR NOT", "ask*", "ask:", "(ask", "-ask", "ask -- not", "'; DROP TABLE x; --", "\x00ask", "NEAR(ask not)"]:
+    for query in [
+        '"',
+        "AND OR NOT",
+        "ask*",
+        "ask:",
+        "(ask",
+        "-ask",
+        "ask -- not",
+        "'; DROP TABLE x; --",
+        "\x00ask",
+        "NEAR(ask not)",
+    ]:
         page = repo.search(query)
         assert page.total in (0, 1), query
     assert repo.search("   ").total == 0 and repo.search("").hits == ()
@@ -120,7 +133,10 @@ def test_search_pages_filters_and_sorts_by_task(repo: TaskRepo) -> None:
     page = repo.search("country", limit=3)
     assert page.total == 5 and not page.capped
     assert [(h.task.id, h.start) for h in page.hits] == [(newer, 0.0), (newer, 5.0), (older, 0.0)]
-    assert [(h.task.id, h.start) for h in repo.search("country", limit=3, offset=3).hits] == [(older, 5.0), (older, 10.0)]
+    assert [(h.task.id, h.start) for h in repo.search("country", limit=3, offset=3).hits] == [
+        (older, 5.0),
+        (older, 10.0),
+    ]
     assert repo.search("country", sort="oldest", limit=1).hits[0].task.id == older
     assert repo.search("country", sort="shortest", limit=1).hits[0].task.id == newer
     assert {h.task.id for h in repo.search("country", filters=TaskFilter(min_speakers=2)).hits} == {older}
@@ -197,9 +213,30 @@ def test_sorting(repo: TaskRepo, library: dict[str, str]) -> None:
     newest = ["Board meeting.m4a", "alpha.wav", "Call 2.mp3", "broken.wav", "later.wav", "stopped.wav"]
     assert _names(repo) == newest == _names(repo, sort="newest")
     assert _names(repo, sort="oldest") == newest[::-1] == _names(repo, oldest_first=True)
-    assert _names(repo, sort="longest") == ["Board meeting.m4a", "stopped.wav", "Call 2.mp3", "later.wav", "alpha.wav", "broken.wav"]
-    assert _names(repo, sort="shortest") == ["alpha.wav", "later.wav", "Call 2.mp3", "stopped.wav", "Board meeting.m4a", "broken.wav"]
-    assert _names(repo, sort="name") == ["alpha.wav", "Board meeting.m4a", "broken.wav", "Call 2.mp3", "later.wav", "stopped.wav"]
+    assert _names(repo, sort="longest") == [
+        "Board meeting.m4a",
+        "stopped.wav",
+        "Call 2.mp3",
+        "later.wav",
+        "alpha.wav",
+        "broken.wav",
+    ]
+    assert _names(repo, sort="shortest") == [
+        "alpha.wav",
+        "later.wav",
+        "Call 2.mp3",
+        "stopped.wav",
+        "Board meeting.m4a",
+        "broken.wav",
+    ]
+    assert _names(repo, sort="name") == [
+        "alpha.wav",
+        "Board meeting.m4a",
+        "broken.wav",
+        "Call 2.mp3",
+        "later.wav",
+        "stopped.wav",
+    ]
     with pytest.raises(InvalidOptions, match="Unknown sort"):
         repo.list_tasks(sort="loudest")
 
@@ -268,7 +305,9 @@ def test_the_reaper_leaves_cancelled_tasks_alone(repo: TaskRepo) -> None:
     running = _task(repo, "running.wav")
     repo.claim(running, "dead-worker", stale_before=LONG_AGO)
     with repo.engine.begin() as conn:  # its worker died long ago: the heartbeat is stale
-        conn.execute(text("UPDATE processing_tasks SET heartbeat_at = :t WHERE id = :id"), {"t": LONG_AGO, "id": running})
+        conn.execute(
+            text("UPDATE processing_tasks SET heartbeat_at = :t WHERE id = :id"), {"t": LONG_AGO, "id": running}
+        )
     assert repo.cancel(queued) and repo.cancel(running)
     sent: list[str] = []
     report = reap(
@@ -366,7 +405,7 @@ def test_migration_0004_goes_down_and_up_again(tmp_path: Path) -> None:
 
 
 def test_a_very_common_word_comes_most_recently_indexed_first(repo: TaskRepo) -> None:
-    from services.tasks_repo import SEARCH_COUNT_CAP
+    from services.store.tasks_repo import SEARCH_COUNT_CAP
 
     older = _task(repo, "older.wav", result=_result(*(["we said hello"] * (SEARCH_COUNT_CAP // 2 + 1))))
     newer = _task(repo, "newer.wav", result=_result(*(["hello again"] * (SEARCH_COUNT_CAP // 2 + 1))))

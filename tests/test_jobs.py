@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from services.db import create_db_engine, migrate
-from services.jobs import JobPolicy, Outcome, process_stop_behind, run_job
-from services.tasks_repo import TaskRepo
+from services.jobs.runner import JobPolicy, Outcome, process_stop_behind, run_job
+from services.store.db import create_db_engine, migrate
+from services.store.tasks_repo import TaskRepo
 
 POLICY = JobPolicy(heartbeat_interval_s=60)
 

@@ -9,23 +9,27 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from services.db import get_engine, head_revision, migrate
-from services.tasks_repo import TaskRepo
+from services.store.db import get_engine, head_revision, migrate
+from services.store.tasks_repo import TaskRepo
 from tests.helpers import ROOT, child_env
 from tests.postgres import temporary_database
 
 HEAD = head_revision()
-"""The newest revision in services/migrations (read, so that adding a migration needs no edit here)."""
+"""The newest revision in services/store/migrations (read, so that adding a migration needs no edit here)."""
 EDIT_TABLES = {"speaker_labels", "segment_edits", "task_artifacts"}
-MIGRATE = "from services.db import migrate; import sys; migrate(sys.argv[1]); print('migrated')"
+MIGRATE = "from services.store.db import migrate; import sys; migrate(sys.argv[1]); print('migrated')"
 
 
 def _migrate_concurrently(url: str, processes: int = 4) -> list[subprocess.CompletedProcess[str]]:
     """``processes`` interpreters that each call ``migrate(url)`` at the same moment."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", MIGRATE, url], cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-c", MIGRATE, url],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for _ in range(processes)
     ]
@@ -58,7 +62,13 @@ def test_concurrent_migrations_on_postgres_all_succeed_once(postgres_url: str) -
 def test_the_task_table_life_cycle_on_postgres(postgres_url: str) -> None:
     migrate(postgres_url)  # a process started later: nothing to do
     repo = TaskRepo(get_engine(postgres_url))
-    task = repo.create(filename="Besprechung_Müller.m4a", stored_path="k/x.m4a", size_bytes=3, duration=1.5, options={"num_speakers": 2})
+    task = repo.create(
+        filename="Besprechung_Müller.m4a",
+        stored_path="k/x.m4a",
+        size_bytes=3,
+        duration=1.5,
+        options={"num_speakers": 2},
+    )
     soon = task.created_at  # nothing is stale yet
     assert repo.claim(task.id, "w1", stale_before=soon) is not None
     assert repo.claim(task.id, "w2", stale_before=soon) is None
@@ -80,7 +90,7 @@ def test_concurrent_migrations_on_sqlite_all_succeed(tmp_path: Path) -> None:
 def test_the_edits_migration_goes_down_and_up_again(tmp_path: Path) -> None:
     from alembic import command
 
-    from services.db import alembic_config
+    from services.store.db import alembic_config
 
     url = f"sqlite:///{tmp_path / 'downgrade.db'}"
     migrate(url)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from services.broker import free_port
 from services.config import get_settings
-from services.context import AppContext
-from services.housekeeping import clean_up
-from services.models import utcnow
-from services.reaper import reap
+from services.jobs.housekeeping import clean_up
+from services.jobs.reaper import reap
+from services.runtime.broker import free_port
+from services.runtime.context import AppContext
+from services.store.models import utcnow
 from tests.helpers import ROOT, child_env, stop_process, wait_for
 from worker.celery_app import enqueue, make_app
 from worker.monitor import task_ids_in_broker
@@ -73,7 +73,9 @@ def test_reaper_resends_lost_tasks_and_recovers_stale_ones(ctx: AppContext) -> N
     assert spent_now.status == "failed" and spent_now.error.startswith("Gave up after 3 attempts.")
     assert report.requeued_stale >= 1 and report.failed_exhausted >= 1
     # broker unreadable: nothing is re-sent (the next pass will)
-    assert reap(ctx.repo, enqueue=send, in_broker=None, max_attempts=3, stale_after_s=60, requeue_after_s=60).resent == 0
+    assert (
+        reap(ctx.repo, enqueue=send, in_broker=None, max_attempts=3, stale_after_s=60, requeue_after_s=60).resent == 0
+    )
 
 
 def test_message_ids_in_the_broker_are_task_ids(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:

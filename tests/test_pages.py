@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from services.context import AppContext
-from services.pipeline import analyze_file
+from services.analysis.pipeline import analyze_file
+from services.runtime.context import AppContext
 from tests.helpers import app_test
 
 
@@ -64,7 +64,9 @@ def test_task_page_names_the_engines_that_made_the_result(ctx: AppContext, compl
     assert "Transcribed by faster-whisper (tiny.en) · speakers by the built-in diarizer" in captions
 
     # A result of the optional engines, stored the way the worker stores one.
-    result = dict(ctx.repo.require(completed_task).result or {}, engine="openai-whisper", model="large-v3", diarization="pyannote")
+    result = dict(
+        ctx.repo.require(completed_task).result or {}, engine="openai-whisper", model="large-v3", diarization="pyannote"
+    )
     task = ctx.repo.create(filename="other.wav", stored_path=None, size_bytes=1, duration=30.0)
     ctx.repo.claim(task.id, "test", stale_before=task.created_at)
     ctx.repo.complete(task.id, result)
@@ -83,8 +85,8 @@ def test_task_page_shows_progress_while_queued(ctx: AppContext) -> None:
 
 
 def test_queued_task_page_says_when_the_queue_is_unreachable(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.broker import free_port
     from services.config import get_settings
+    from services.runtime.broker import free_port
 
     task = ctx.repo.create(filename="waiting.wav", stored_path=None, size_bytes=1, duration=1.0)
     monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from services.artifacts import EMBEDDINGS, TRANSCRIPT, Artifacts
-from services.context import AppContext
-from services.edits import Edits, SegmentEdit, SpeakerLabel
+from services.analysis.artifacts import EMBEDDINGS, TRANSCRIPT, Artifacts
+from services.analysis.pipeline import AnalysisOptions
+from services.analysis.trim import analyze_trimmed_file
 from services.errors import RerunNotPossible
-from services.jobs import Outcome
-from services.pipeline import AnalysisOptions
-from services.rediarize import NO_EMBEDDINGS, rediarize, run_rediarization
-from services.reruns import request_rediarization, retry_failed
+from services.jobs.rediarize import NO_EMBEDDINGS, rediarize, run_rediarization
+from services.jobs.reruns import request_rediarization, retry_failed
+from services.jobs.runner import Outcome
+from services.results.edits import Edits, SegmentEdit, SpeakerLabel
+from services.runtime.context import AppContext
 from services.schema import AnalysisResult
-from services.trim import analyze_trimmed_file
 from tests.tasks import copy_task
 
 
@@ -60,14 +60,27 @@ def test_two_to_three_speakers_without_the_audio_or_the_recogniser(ctx: AppConte
     # Proof that nothing is transcribed or embedded again: the recording is gone, and the re-run
     # cannot reach a recogniser (the job takes none; a worker's would raise).
     ctx.storage.delete(ctx.repo.require(task_id).recording.stored_path)
-    rerun = request_rediarization(task_id, AnalysisOptions(num_speakers=3), repo=ctx.repo, artifacts=ctx.artifacts, enqueue=lambda *_: None)
-    assert (rerun.task.status, rerun.task.rerun, rerun.task.job, rerun.task.attempts) == ("queued", "diarize", "rediarize", 0)
+    rerun = request_rediarization(
+        task_id, AnalysisOptions(num_speakers=3), repo=ctx.repo, artifacts=ctx.artifacts, enqueue=lambda *_: None
+    )
+    assert (rerun.task.status, rerun.task.rerun, rerun.task.job, rerun.task.attempts) == (
+        "queued",
+        "diarize",
+        "rediarize",
+        0,
+    )
     run = run_rediarization(task_id, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits)
 
     assert run.outcome is Outcome.COMPLETED
     task = ctx.repo.require(task_id)
     after = AnalysisResult.from_dict(task.result)
-    assert (task.status, task.stage, task.num_speakers, task.rerun, task.options) == ("completed", "done", 3, None, {"num_speakers": 3})
+    assert (task.status, task.stage, task.num_speakers, task.rerun, task.options) == (
+        "completed",
+        "done",
+        3,
+        None,
+        {"num_speakers": 3},
+    )
     assert [s.id for s in after.speakers] == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"]
     assert after.text == before.text  # the same words, now split among three speakers
     assert [w for s in after.segments for w in s.words] == [w for s in before.segments for w in s.words]
@@ -83,9 +96,12 @@ def test_two_to_three_speakers_without_the_audio_or_the_recogniser(ctx: AppConte
         SegmentEdit(i, text=fixes[old])
         for old in sorted(fixes)
         for i, seg in enumerate(after.segments)
-        if (seg.start, seg.end, seg.words) == (before.segments[old].start, before.segments[old].end, before.segments[old].words)
+        if (seg.start, seg.end, seg.words)
+        == (before.segments[old].start, before.segments[old].end, before.segments[old].words)
     )
-    assert tuple(SegmentEdit(e.index, text=e.text) for e in kept.segments) == tuple(sorted(expected, key=lambda e: e.index))
+    assert tuple(SegmentEdit(e.index, text=e.text) for e in kept.segments) == tuple(
+        sorted(expected, key=lambda e: e.index)
+    )
     assert ctx.artifacts.names(task_id) == {TRANSCRIPT, EMBEDDINGS}  # still there for the next re-run
 
 
@@ -105,11 +121,15 @@ def test_a_trimmed_recording_is_reclustered_on_the_original_time_line(data: Path
 def test_what_cannot_be_re_run_says_why(ctx: AppContext, analysed: str) -> None:
     bare = ctx.repo.create(filename="old.wav", stored_path=None, size_bytes=1, duration=30.0)
     with pytest.raises(RerunNotPossible, match="this task is queued"):
-        request_rediarization(bare.id, AnalysisOptions(), repo=ctx.repo, artifacts=ctx.artifacts, enqueue=lambda *_: None)
+        request_rediarization(
+            bare.id, AnalysisOptions(), repo=ctx.repo, artifacts=ctx.artifacts, enqueue=lambda *_: None
+        )
     ctx.repo.claim(bare.id, "test", stale_before=bare.created_at)
     ctx.repo.complete(bare.id, ctx.repo.require(analysed).result)  # a result from before artifacts were kept
     with pytest.raises(RerunNotPossible) as refused:
-        request_rediarization(bare.id, AnalysisOptions(), repo=ctx.repo, artifacts=ctx.artifacts, enqueue=lambda *_: None)
+        request_rediarization(
+            bare.id, AnalysisOptions(), repo=ctx.repo, artifacts=ctx.artifacts, enqueue=lambda *_: None
+        )
     assert str(refused.value) == NO_EMBEDDINGS
     with pytest.raises(RerunNotPossible, match="Only a failed task"):
         retry_failed(bare.id, repo=ctx.repo, storage=ctx.storage, artifacts=ctx.artifacts, enqueue=lambda *_: None)
@@ -127,7 +147,9 @@ def test_a_failed_task_runs_again_from_zero_attempts(ctx: AppContext, data: Path
     ctx.repo.claim(task.id, "w3", stale_before=task.created_at)
     ctx.repo.fail(task.id, "Gave up after 4 attempts.")
     sent: list[tuple[str, str]] = []
-    rerun = retry_failed(task.id, repo=ctx.repo, storage=ctx.storage, artifacts=ctx.artifacts, enqueue=lambda *a: sent.append(a))
+    rerun = retry_failed(
+        task.id, repo=ctx.repo, storage=ctx.storage, artifacts=ctx.artifacts, enqueue=lambda *a: sent.append(a)
+    )
     assert sent == [(task.id, "analyze")]
     assert rerun.enqueued and (rerun.task.status, rerun.task.attempts, rerun.task.error) == ("queued", 0, None)
     assert rerun.task.rerun is None
@@ -137,15 +159,17 @@ def test_a_failed_task_runs_again_from_zero_attempts(ctx: AppContext, data: Path
     ctx.repo.fail(task.id, "broken")
     ctx.storage.delete(stored.key)
     with pytest.raises(RerunNotPossible, match="no longer stored"):
-        retry_failed(task.id, repo=ctx.repo, storage=ctx.storage, artifacts=ctx.artifacts, enqueue=lambda *a: sent.append(a))
+        retry_failed(
+            task.id, repo=ctx.repo, storage=ctx.storage, artifacts=ctx.artifacts, enqueue=lambda *a: sent.append(a)
+        )
 
 
 def test_with_the_queue_down_the_rerun_waits_in_the_table(
     ctx: AppContext, data: Path, analysed: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.broker import free_port
     from services.config import Settings
-    from services.submissions import QUEUE_DOWN_MESSAGE
+    from services.jobs.submissions import QUEUE_DOWN_MESSAGE
+    from services.runtime.broker import free_port
     from worker.celery_app import TASK_FOR_KIND, enqueue, make_app
 
     task_id = copy_task(ctx, data, analysed)

@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.audio import decode
-from services.broker import free_port, start_embedded_redis
-from services.submissions import QUEUE_DOWN_MESSAGE
+from services.analysis.audio import decode
+from services.jobs.submissions import QUEUE_DOWN_MESSAGE
+from services.runtime.broker import free_port, start_embedded_redis
 from tests.cluster import FAST, Cluster, kill_task_process
 from tests.helpers import wait_for
 from tests.media import encode_audio
+
 
 @pytest.fixture(scope="module")
 def clip(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -95,7 +96,9 @@ def own_redis(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         own.server.stop()
 
 
-def test_redis_restart_without_persistence_loses_no_queued_job(own_redis: OwnRedis, clip: Path, figures: list[str]) -> None:
+def test_redis_restart_without_persistence_loses_no_queued_job(
+    own_redis: OwnRedis, clip: Path, figures: list[str]
+) -> None:
     own = own_redis.cluster
     own.start_worker(beat=True)
     task_ids = [own.submit(clip).task.id for _ in range(20)]
@@ -125,8 +128,10 @@ def test_a_job_that_always_kills_its_process_stops_at_the_attempt_cap(
     started = time.monotonic()
     while True:  # crash the process every time it starts the job
         task = wait_for(
-            lambda: (t := cluster.ctx.repo.require(task_id)).is_final
-            or (t.status == "processing" and t.worker not in pids and t),
+            lambda: (
+                (t := cluster.ctx.repo.require(task_id)).is_final
+                or (t.status == "processing" and t.worker not in pids and t)
+            ),
             120,
             interval=0.02,
             message="the next attempt",
@@ -198,7 +203,9 @@ def test_the_same_message_twice_runs_the_job_once(cluster: Cluster, clip: Path) 
     assert _runs(cluster, task_id) == (1, 1)
 
 
-def test_a_locked_database_is_waited_out_with_retries(cluster: Cluster, clip: Path, environment: dict[str, str], figures: list[str]) -> None:
+def test_a_locked_database_is_waited_out_with_retries(
+    cluster: Cluster, clip: Path, environment: dict[str, str], figures: list[str]
+) -> None:
     """A transient error before the job could even be claimed: Celery retries with backoff, the job runs once."""
     task_id = cluster.submit(clip).task.id  # queued, its message waiting in the broker
     database = environment["DATABASE_URL"].removeprefix("sqlite:///")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from services.search_query import MAX_TERMS, Term, parse
+from services.store.search_query import MAX_TERMS, Term, parse
 
 
 def test_words_phrases_and_prefixes() -> None:
     query = parse('New  "ask NOT what," is   Jersey\'s')
-    assert query.terms == (Term(("ask", "not", "what"), phrase=True), Term(("new",)), Term(("is",)), Term(("jersey",)), Term(("s",)))
+    assert query.terms == (
+        Term(("ask", "not", "what"), phrase=True),
+        Term(("new",)),
+        Term(("is",)),
+        Term(("jersey",)),
+        Term(("s",)),
+    )
     assert query.fts5() == '"ask not what" AND "new"* AND "is" AND "jersey"* AND "s"'
     assert query.tsquery() == "('ask' <-> 'not' <-> 'what') & 'new':* & 'is' & 'jersey':* & 's'"
 

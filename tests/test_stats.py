@@ -1,4 +1,4 @@
-"""Per-speaker statistics on hand-built turns, counted as ``services.stats`` defines them."""
+"""Per-speaker statistics on hand-built turns, counted as ``services.results.stats`` defines them."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ import io
 
 import pytest
 
-from services.edits import Edits, SpeakerLabel, apply_edits
+from services.analysis.turns import overlap_spans
+from services.results.edits import Edits, SpeakerLabel, apply_edits
+from services.results.stats import conversation_stats, stats_csv
 from services.schema import AnalysisResult, Segment, Speaker, SpeakerTurn
-from services.stats import conversation_stats, stats_csv
-from services.turns import overlap_spans
 
 A, B, C = "SPEAKER_00", "SPEAKER_01", "SPEAKER_02"
 
 
 def _result(turns: list[SpeakerTurn], segments: tuple[Segment, ...] = (), duration: float = 60.0) -> AnalysisResult:
     speakers = tuple(Speaker(s, s, 0.0) for s in dict.fromkeys(t.speaker for t in sorted(turns, key=lambda t: t.start)))
-    return AnalysisResult(duration=duration, language="en", model="m", speakers=speakers, segments=segments, turns=tuple(turns))
+    return AnalysisResult(
+        duration=duration, language="en", model="m", speakers=speakers, segments=segments, turns=tuple(turns)
+    )
 
 
 # A talks 0-10 and 12-20; B starts at 9 while A still talks (a backchannel? no: A stops at 10, within 2 s,
@@ -94,7 +96,9 @@ def test_a_speakers_own_touching_pieces_are_not_overlaps() -> None:
 
 
 def test_statistics_follow_merges_and_names() -> None:
-    merged = apply_edits(_result(TURNS, SEGMENTS), Edits(labels=(SpeakerLabel(C, merged_into=B), SpeakerLabel(B, "Sheila"))))
+    merged = apply_edits(
+        _result(TURNS, SEGMENTS), Edits(labels=(SpeakerLabel(C, merged_into=B), SpeakerLabel(B, "Sheila")))
+    )
     stats = conversation_stats(merged).speakers
     assert [(s.name, s.talk_time) for s in stats] == [(A, pytest.approx(18.0)), ("Sheila", pytest.approx(7.5))]
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from services.analysis.pipeline import AnalysisOptions
 from services.config import Settings
 from services.errors import StorageError
-from services.pipeline import AnalysisOptions
-from services.storage import LocalStorage, Storage, open_storage
-from services.storage_fsspec import FsspecStorage, s3_options
-from services.submissions import submit
+from services.jobs.submissions import submit
+from services.storage.files import LocalStorage, Storage, open_storage
+from services.storage.remote import FsspecStorage, s3_options
 from tests.s3 import S3Server, s3_server
 
 
@@ -75,12 +75,14 @@ def test_missing_files_and_foreign_keys_are_storage_errors(storage: Storage) -> 
 
 
 def test_an_unreachable_bucket_is_a_storage_error_with_the_location(tmp_path: Path) -> None:
-    from services.broker import free_port
+    from services.runtime.broker import free_port
 
     settings = Settings(storage_url="s3://nowhere/x", s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
                         s3_access_key_id="k", s3_secret_access_key="s", data_dir=tmp_path)  # fmt: skip
     # s3fs and botocore retry a refused connection several times with backoff; once is enough here.
-    remote = FsspecStorage(settings.storage_url, {**s3_options(settings), "retries": 1, "config_kwargs": {"retries": {"max_attempts": 1}}})
+    remote = FsspecStorage(
+        settings.storage_url, {**s3_options(settings), "retries": 1, "config_kwargs": {"retries": {"max_attempts": 1}}}
+    )
     with pytest.raises(StorageError, match="s3://nowhere/x"):
         remote.save("a.wav", b"data")
 

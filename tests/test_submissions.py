@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from services.broker import free_port
+from services.analysis.pipeline import AnalysisOptions
 from services.config import Settings
-from services.context import AppContext
-from services.pipeline import AnalysisOptions
-from services.submissions import QUEUE_DOWN_MESSAGE, submit
+from services.jobs.submissions import QUEUE_DOWN_MESSAGE, submit
+from services.runtime.broker import free_port
+from services.runtime.context import AppContext
 from worker.celery_app import enqueue, make_app
 
 

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services.charts import moment_of, timeline_figure
-from services.context import AppContext
+from services.results.charts import moment_of, timeline_figure
+from services.runtime.context import AppContext
 from services.schema import AnalysisResult
 from tests.helpers import app_test, wait_for
 from tests.tasks import copy_task
+
 
 def _page(task_id: str, **query: str) -> AppTest:
     at = app_test("pages/task.py", task=task_id, **query)
@@ -172,6 +173,8 @@ def test_a_failed_task_runs_again_from_the_page(ctx: AppContext, data: Path, wor
     assert at.error[0].value == "The worker ran out of memory."
     at.button(key="task_retry").click().run()
     assert not at.exception
-    done = wait_for(lambda: (t := ctx.repo.require(task.id)).is_final and t, timeout=180, message="the task to run again")
+    done = wait_for(
+        lambda: (t := ctx.repo.require(task.id)).is_final and t, timeout=180, message="the task to run again"
+    )
     assert (done.status, done.attempts) == ("completed", 1), done.error
     assert "ask not what your country" in done.result["text"].lower()

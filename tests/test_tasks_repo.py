@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from datetime import timedelta
-
-from services.db import create_db_engine, migrate
-from services.models import utcnow
-from services.tasks_repo import TaskRepo
+from services.store.db import create_db_engine, migrate
+from services.store.models import utcnow
+from services.store.tasks_repo import TaskRepo
 
 LONG_AGO = utcnow() - timedelta(days=1)
 
@@ -24,7 +23,9 @@ def repo(tmp_path: Path) -> TaskRepo:
 
 
 def _new(repo: TaskRepo, name: str = "call.wav") -> str:
-    return repo.create(filename=name, stored_path=f"x/{name}", size_bytes=10, duration=3.0, options={"num_speakers": 2}).id
+    return repo.create(
+        filename=name, stored_path=f"x/{name}", size_bytes=10, duration=3.0, options={"num_speakers": 2}
+    ).id
 
 
 def test_migration_creates_tables_in_wal_mode(repo: TaskRepo) -> None:

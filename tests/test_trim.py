@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.audio import decode
+from services.analysis.audio import decode
+from services.analysis.trim import TimeMap, map_result, merge_spans, trim_silence
 from services.schema import SAMPLE_RATE, AnalysisResult, Segment, Speaker, SpeakerTurn, Word
-from services.trim import TimeMap, map_result, merge_spans, trim_silence
 
 # Kept pieces of a 30 s original: speech at 2-6 s and 10-14 s. In the trimmed audio: 0-4 s and 4-8 s.
 SPANS = [(2.0, 6.0), (10.0, 14.0)]
@@ -18,7 +18,15 @@ SPANS = [(2.0, 6.0), (10.0, 14.0)]
 def test_instants_map_into_their_piece() -> None:
     tmap = TimeMap(SPANS)
     assert tmap.trimmed_duration == 8.0
-    assert [tmap.to_original(t) for t in (0.0, 1.5, 3.99, 4.0, 5.0, 8.0, 9.0)] == [2.0, 3.5, 5.99, 10.0, 11.0, 14.0, 14.0]
+    assert [tmap.to_original(t) for t in (0.0, 1.5, 3.99, 4.0, 5.0, 8.0, 9.0)] == [
+        2.0,
+        3.5,
+        5.99,
+        10.0,
+        11.0,
+        14.0,
+        14.0,
+    ]
     assert tmap.to_original(4.0, is_end=True) == 6.0  # an end at a cut ends where its speech ended
     assert TimeMap([]).to_original(3.0) == 3.0
 
@@ -60,7 +68,7 @@ def test_merge_spans() -> None:
 def test_real_speech_with_silence_around_and_a_long_pause(data: Path) -> None:
     speech = decode(data / "jfk.flac")
     noise = np.random.default_rng(1).normal(0, 0.002, 4 * SAMPLE_RATE).astype(np.float32)
-    short_pause = noise[: SAMPLE_RATE]  # 1 s: below max_pause, kept
+    short_pause = noise[:SAMPLE_RATE]  # 1 s: below max_pause, kept
     audio = np.concatenate([noise, speech, noise, speech, short_pause, speech, noise])  # 4+11+4+11+1+11+4 = 46 s
     trimmed = trim_silence(audio)
     assert trimmed.original_duration == pytest.approx(46.0)

@@ -18,13 +18,14 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from services.audio import decode
+from services.analysis.audio import decode
+from services.analysis.pipeline import analyze_file
 from services.config import get_settings
-from services.context import AppContext, get_context
-from services.models import utcnow
-from services.pipeline import analyze_file
+from services.runtime.context import AppContext, get_context
+from services.store.models import utcnow
 from tests.helpers import app_test, normalize, wait_for
 from tests.media import encode_audio
+
 
 @pytest.fixture()
 def private_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]) -> Iterator[AppContext]:
@@ -43,7 +44,10 @@ def private_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: di
 
 def _links(at: AppTest) -> list[tuple[str, dict[str, str]]]:
     """Every page link on the page: (label, query parameters)."""
-    return [(link.proto.label, {k: v[0] for k, v in parse_qs(link.proto.query_string).items()}) for link in at.get("page_link")]
+    return [
+        (link.proto.label, {k: v[0] for k, v in parse_qs(link.proto.query_string).items()})
+        for link in at.get("page_link")
+    ]
 
 
 def _captions(at: AppTest) -> str:
@@ -111,7 +115,8 @@ def test_a_browser_recording_becomes_a_trimmed_vad_task(ctx: AppContext, worker,
 def test_task_page_shows_queue_position_and_time_left_and_cancels(private_app: AppContext) -> None:
     repo = private_app.repo
     first, second, mine = (
-        repo.create(filename=f"{name}.wav", stored_path=None, size_bytes=1, duration=60.0).id for name in ("first", "second", "mine")
+        repo.create(filename=f"{name}.wav", stored_path=None, size_bytes=1, duration=60.0).id
+        for name in ("first", "second", "mine")
     )
     at = app_test("pages/task.py", task=mine)
     at.run()
@@ -149,7 +154,10 @@ def test_a_running_task_shows_stage_percent_time_left_and_cancels(private_app: A
             text("UPDATE processing_tasks SET started_at = :s, completed_at = :c WHERE id = :id"),
             {"s": now - timedelta(seconds=80), "c": now - timedelta(seconds=60), "id": past},
         )
-        conn.execute(text("UPDATE processing_tasks SET started_at = :s WHERE id = :id"), {"s": now - timedelta(seconds=120), "id": running})
+        conn.execute(
+            text("UPDATE processing_tasks SET started_at = :s WHERE id = :id"),
+            {"s": now - timedelta(seconds=120), "id": running},
+        )
 
     at = app_test("pages/task.py", task=running)
     at.run()
@@ -175,7 +183,9 @@ def test_history_search_finds_a_phrase_of_a_real_analysis_and_opens_that_moment(
     repo.complete(task.id, result)
     other = repo.create(filename="other.wav", stored_path=None, size_bytes=1, duration=3.0).id
     repo.claim(other, "test")
-    repo.complete(other, {"speakers": [], "segments": [{"start": 1.0, "end": 2.0, "speaker": None, "text": "Jersey cows."}]})
+    repo.complete(
+        other, {"speakers": [], "segments": [{"start": 1.0, "end": 2.0, "speaker": None, "text": "Jersey cows."}]}
+    )
     starts = [s["start"] for s in result["segments"] if "new jersey" in normalize(s["text"])]
     assert starts  # the recording says "New Jersey"
 
@@ -206,7 +216,10 @@ def test_history_filters_sort_and_pages(private_app: AppContext) -> None:
     for i in range(52):  # queued fillers, uploaded long ago
         filler = repo.create(filename=f"filler {i:02d}.wav", stored_path=None, size_bytes=1, duration=10.0).id
         with repo.engine.begin() as conn:
-            conn.execute(text("UPDATE processing_tasks SET created_at = :t WHERE id = :id"), {"t": utcnow() - timedelta(days=30, minutes=i), "id": filler})
+            conn.execute(
+                text("UPDATE processing_tasks SET created_at = :t WHERE id = :id"),
+                {"t": utcnow() - timedelta(days=30, minutes=i), "id": filler},
+            )
     for name, minutes, speakers in [("Board.m4a", 60, 4), ("call.wav", 5, 2), ("Memo.mp3", 1, 1)]:
         task_id = repo.create(filename=name, stored_path=None, size_bytes=1, duration=minutes * 60.0).id
         repo.claim(task_id, "w")
@@ -252,7 +265,10 @@ def test_history_deletes_selected_tasks_and_their_files(private_app: AppContext,
     repo, storage = private_app.repo, private_app.storage
     keep = repo.create(filename="keep.wav", stored_path=None, size_bytes=1, duration=1.0).id
     stored = [storage.save(name, (data / name).read_bytes()) for name in ("jfk.flac", "stereo_diarization.wav")]
-    doomed = [repo.create(filename=s.key.rsplit("/", 1)[-1], stored_path=s.key, size_bytes=s.size_bytes, duration=5.0).id for s in stored]
+    doomed = [
+        repo.create(filename=s.key.rsplit("/", 1)[-1], stored_path=s.key, size_bytes=s.size_bytes, duration=5.0).id
+        for s in stored
+    ]
     time.sleep(0.01)
 
     at = app_test("pages/history.py")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from services.context import AppContext
-from services.pipeline import STAGE_SHARES, AnalysisOptions
-from services.submissions import submit
+from services.analysis.pipeline import STAGE_SHARES, AnalysisOptions
+from services.jobs.submissions import submit
+from services.runtime.context import AppContext
 from tests.helpers import normalize
 from worker.celery_app import enqueue
 

@@ -6,7 +6,7 @@ from functools import partial
 
 import streamlit as st
 
-from services.exports import FORMATS, render
+from services.results.exports import FORMATS, render
 from services.schema import AnalysisResult
 
 

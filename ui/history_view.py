@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from services.deletion import delete_task
 from services.errors import TaskNotFound
-from services.exports import short_clock
-from services.models import STATUSES
-from services.task_query import SORTS, TaskFilter
-from services.tasks_repo import SEARCH_COUNT_CAP, SearchPage, TaskRepo, TaskView
-from services.transcript_index import snippet_pieces
-from services.storage import Storage
+from services.jobs.deletion import delete_task
+from services.results.exports import short_clock
+from services.storage.files import Storage
+from services.store.models import STATUSES
+from services.store.task_query import SORTS, TaskFilter
+from services.store.tasks_repo import SEARCH_COUNT_CAP, SearchPage, TaskRepo, TaskView
+from services.store.transcript_index import snippet_pieces
 from ui.format import ago, duration_label, highlighted, seconds_param, status_label
 
 TASK_PAGE = "pages/task.py"
@@ -55,7 +55,9 @@ def render_controls() -> Controls:
         placeholder='Words, or "an exact phrase"',
         on_change=_first_page,
     )
-    sort = order.selectbox("Sort by", list(SORTS), format_func=SORTS.__getitem__, key="history_sort", on_change=_first_page)
+    sort = order.selectbox(
+        "Sort by", list(SORTS), format_func=SORTS.__getitem__, key="history_sort", on_change=_first_page
+    )
     with st.expander("Filters"):
         status_col, dates_col = st.columns(2)
         statuses = status_col.multiselect(
@@ -64,10 +66,18 @@ def render_controls() -> Controls:
         dates = dates_col.date_input("Uploaded between", value=(), key="history_dates", on_change=_first_page)
         cols = st.columns(4)
         bounds = [
-            cols[0].number_input("Speakers, at least", 0, 99, None, 1, key="history_min_speakers", on_change=_first_page),
-            cols[1].number_input("Speakers, at most", 0, 99, None, 1, key="history_max_speakers", on_change=_first_page),
-            cols[2].number_input("Minutes, at least", 0.0, None, None, 1.0, key="history_min_minutes", on_change=_first_page),
-            cols[3].number_input("Minutes, at most", 0.0, None, None, 1.0, key="history_max_minutes", on_change=_first_page),
+            cols[0].number_input(
+                "Speakers, at least", 0, 99, None, 1, key="history_min_speakers", on_change=_first_page
+            ),
+            cols[1].number_input(
+                "Speakers, at most", 0, 99, None, 1, key="history_max_speakers", on_change=_first_page
+            ),
+            cols[2].number_input(
+                "Minutes, at least", 0.0, None, None, 1.0, key="history_min_minutes", on_change=_first_page
+            ),
+            cols[3].number_input(
+                "Minutes, at most", 0.0, None, None, 1.0, key="history_max_minutes", on_change=_first_page
+            ),
         ]
     return Controls(query.strip(), task_filter(statuses, dates, *bounds, zone=_browser_zone()), sort)
 
@@ -114,7 +124,9 @@ def render_tasks(repo: TaskRepo, storage: Storage, controls: Controls, page_size
     total = repo.count(filters=controls.filters)
     pages = max(1, -(-total // page_size))
     page = current_page(pages)
-    tasks = repo.list_tasks(filters=controls.filters, sort=controls.sort, limit=page_size, offset=(page - 1) * page_size)
+    tasks = repo.list_tasks(
+        filters=controls.filters, sort=controls.sort, limit=page_size, offset=(page - 1) * page_size
+    )
     if not tasks:
         st.info("No task matches these filters.")
         return
@@ -141,7 +153,9 @@ def render_search(repo: TaskRepo, controls: Controls, page_size: int) -> None:
     if page > pages:
         page, found = 1, search(1)
     if not found.total:
-        st.info("No transcript matches. Words match from their start (“amer” finds “Americans”); quotes match an exact phrase.")
+        st.info(
+            "No transcript matches. Words match from their start (“amer” finds “Americans”); quotes match an exact phrase."
+        )
         return
     if found.capped:
         count = (
@@ -216,7 +230,9 @@ def _delete(task_ids: list[str], repo: TaskRepo, storage: Storage) -> None:
         except TaskNotFound:
             pass  # someone else deleted it a moment ago
     st.session_state[TABLE_KEY] = NO_SELECTION  # the old row numbers point at other tasks now
-    st.session_state[NOTICE_KEY] = f"Deleted {len(deleted)} task{'s' if len(deleted) != 1 else ''}: {', '.join(deleted)}."
+    st.session_state[NOTICE_KEY] = (
+        f"Deleted {len(deleted)} task{'s' if len(deleted) != 1 else ''}: {', '.join(deleted)}."
+    )
 
 
 def render_hits(page: SearchPage) -> None:

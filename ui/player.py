@@ -13,9 +13,9 @@ from typing import Sequence
 
 import streamlit as st
 
-from services.exports import short_clock
+from services.results.exports import short_clock
 from services.schema import Segment
-from services.storage import Storage
+from services.storage.files import Storage
 
 AUTOPLAY_KEY = "task_autoplay"
 PENDING_KEY = "task_play_at"

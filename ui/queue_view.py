@@ -7,10 +7,10 @@ from typing import Sequence
 
 import streamlit as st
 
-from services.cancellation import cancel_task
 from services.errors import TaskAlreadyFinished, TaskNotFound
-from services.tasks_repo import TaskRepo, TaskView
-from services.waiting import Wait
+from services.jobs.cancellation import cancel_task
+from services.jobs.waiting import Wait
+from services.store.tasks_repo import TaskRepo, TaskView
 from ui.format import queue_label, stage_label, status_label, time_left_label
 
 TASK_PAGE = "pages/task.py"
@@ -51,7 +51,9 @@ def render_batch(tasks: Sequence[TaskView]) -> None:
     """One line per submitted recording: a link to its task page, its status, and its progress."""
     for task in tasks:
         name, status, progress = st.columns([3, 1, 3], vertical_alignment="center")
-        name.page_link(TASK_PAGE, label=task.recording.filename, query_params={"task": task.id}, icon=":material/graphic_eq:")
+        name.page_link(
+            TASK_PAGE, label=task.recording.filename, query_params={"task": task.id}, icon=":material/graphic_eq:"
+        )
         status.write(status_label(task.status))
         if task.status == "failed":
             progress.caption(task.error or "Failed.")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.context import AppContext
-from services.edits import Edits
+from services.analysis.pipeline import AnalysisOptions
 from services.errors import FastAudioError, InvalidOptions
-from services.pipeline import AnalysisOptions
-from services.reruns import can_rediarize, request_rediarization, retry_failed
-from services.tasks_repo import TaskView
+from services.jobs.reruns import can_rediarize, request_rediarization, retry_failed
+from services.results.edits import Edits
+from services.runtime.context import AppContext
+from services.store.tasks_repo import TaskView
 from worker.celery_app import enqueue_job
 
 PENDING_KEY = "task_rerun_pending"

@@ -1,17 +1,17 @@
 """Streamlit rendering of a task: header, live progress, and the finished result.
 
 The finished result is the machine's result with the analyst's corrections applied
-(``services.edits.apply_edits``); every part of the page and every export shows that one view.
+(``services.results.edits.apply_edits``); every part of the page and every export shows that one view.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from services.context import AppContext
-from services.edits import apply_edits
+from services.results.edits import apply_edits
+from services.runtime.context import AppContext
 from services.schema import AnalysisResult
-from services.tasks_repo import TaskView
+from services.store.tasks_repo import TaskView
 from ui.exports_view import render_downloads
 from ui.format import ago, duration_label, engines_label, size_label, stage_label, status_label
 from ui.player import current_moment, render_player

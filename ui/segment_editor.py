@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.edits import Edits, known_speakers, next_speaker_id, segment_edit
-from services.edits_repo import EditsRepo
 from services.errors import InvalidEdit
+from services.results.edits import Edits, known_speakers, next_speaker_id, segment_edit
 from services.schema import AnalysisResult
+from services.store.edits_repo import EditsRepo
 
 EDITING_KEY = "task_editing"
 NEW_SPEAKER = "__new__"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.edits import Edits, known_speakers
-from services.edits_repo import EditsRepo
 from services.errors import InvalidEdit
-from services.exports import short_clock
+from services.results.edits import Edits, known_speakers
+from services.results.exports import short_clock
 from services.schema import AnalysisResult
+from services.store.edits_repo import EditsRepo
 
 MERGE_FROM_KEY = "task_merge_from"
 MERGE_INTO_KEY = "task_merge_into"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from services.charts import speaker_colors, stats_figure
+from services.results.charts import speaker_colors, stats_figure
+from services.results.stats import COLUMNS, conversation_stats, stats_csv, stats_rows
 from services.schema import AnalysisResult
-from services.stats import COLUMNS, conversation_stats, stats_csv, stats_rows
 from ui.format import duration_label
 
 
@@ -20,7 +20,11 @@ def render_stats(result: AnalysisResult, stem: str) -> None:
     shown = [(c, label) for c, label in COLUMNS if c != "speaker_id"]  # the name says who; the CSV keeps the id
     table = pd.DataFrame(stats_rows(stats), columns=[c for c, _ in shown]).rename(columns=dict(shown))
     # Seconds, shares and rates always with one decimal, so a column reads evenly ("4.0", not "4").
-    decimals = {label: st.column_config.NumberColumn(format="%.1f") for c, label in shown if c.endswith(("_s", "_percent", "_minute"))}
+    decimals = {
+        label: st.column_config.NumberColumn(format="%.1f")
+        for c, label in shown
+        if c.endswith(("_s", "_percent", "_minute"))
+    }
     st.dataframe(table, hide_index=True, key="task_stats_table", width="stretch", column_config=decimals)
     st.plotly_chart(stats_figure(stats, speaker_colors(result)), key="task_stats_chart", width="stretch")
     st.caption(

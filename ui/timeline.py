@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.charts import moment_of, timeline_figure
+from services.results.charts import moment_of, timeline_figure
 from services.schema import AnalysisResult
 from ui.player import play_from
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.charts import speaker_colors
-from services.edits import Edits
-from services.edits_repo import EditsRepo
-from services.exports import short_clock
+from services.results.charts import speaker_colors
+from services.results.edits import Edits
+from services.results.exports import short_clock
 from services.schema import AnalysisResult
+from services.store.edits_repo import EditsRepo
 from ui.player import play_from, scroll_to, segment_at
 from ui.segment_editor import EDITING_KEY, open_editor, render_segment_editor
 

@@ -12,7 +12,7 @@ from celery import Celery
 from celery.signals import worker_init, worker_process_init
 
 from services.config import Settings, get_settings
-from services.db import dispose_after_fork, migrate
+from services.store.db import dispose_after_fork, migrate
 
 ANALYZE_TASK = "worker.tasks.process_audio_file"
 REAP_TASK = "worker.tasks.reap_tasks"
@@ -87,7 +87,7 @@ def enqueue_job(task_id: str, job: str) -> None:
 
 
 def enqueuer(kind: str) -> Callable[[str], None]:
-    """``enqueue`` for task rows of ``kind`` (what ``services.submissions.submit`` takes)."""
+    """``enqueue`` for task rows of ``kind`` (what ``services.jobs.submissions.submit`` takes)."""
     task_name = TASK_FOR_KIND[kind]
     return lambda task_id: enqueue(task_id, task_name)
 

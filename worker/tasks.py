@@ -1,4 +1,4 @@
-"""Celery task bodies: thin wrappers over ``services.jobs``, ``services.reaper`` and housekeeping."""
+"""Celery task bodies: thin wrappers over ``services.jobs.runner``, ``services.jobs.reaper`` and housekeeping."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from typing import Callable
 from celery import Task
 from celery.signals import worker_ready
 
-from services.context import get_context
-from services.engines import make_diarizer, make_transcriber
-from services.housekeeping import clean_up
-from services.jobs import AnalyzeFile, JobPolicy, Outcome, RunResult, is_transient, run_analysis
-from services.pipeline import Diarizer, analyze_file
-from services.reaper import reap
-from services.rediarize import run_rediarization
-from services.transcribe import Transcriber
-from services.trim import analyze_trimmed_file
+from services.analysis.asr.transcribe import Transcriber
+from services.analysis.engines import make_diarizer, make_transcriber
+from services.analysis.pipeline import Diarizer, analyze_file
+from services.analysis.trim import analyze_trimmed_file
+from services.jobs.housekeeping import clean_up
+from services.jobs.reaper import reap
+from services.jobs.rediarize import run_rediarization
+from services.jobs.runner import AnalyzeFile, JobPolicy, Outcome, RunResult, is_transient, run_analysis
+from services.runtime.context import get_context
 from worker.celery_app import ANALYZE_TASK, HOUSEKEEPING_TASK, REAP_TASK, REDIARIZE_TASK, VAD_TASK, app, enqueue_job
 from worker.monitor import task_ids_in_broker
 
@@ -78,7 +78,9 @@ def rediarize_task(self: Task, task_id: str) -> str:
     ctx = get_context()
     policy = JobPolicy.from_settings(ctx.settings)
     return _attempt(
-        self, policy, lambda: run_rediarization(task_id, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits, policy=policy)
+        self,
+        policy,
+        lambda: run_rediarization(task_id, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits, policy=policy),
     )
 
 

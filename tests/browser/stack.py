@@ -22,7 +22,7 @@ from typing import Iterator
 
 import psutil
 
-from services.broker import free_port
+from services.runtime.broker import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")

@@ -1,0 +1,47 @@
+"""Turn edges refined with recognised words.
+
+A recognised word is spoken by one person, so a speaker change that falls inside a word is
+moved out of it: the word's frames all go to the speaker holding most of them. Nothing else
+changes. Extending speech to words the speech detector missed, or relabelling every word,
+made DER worse with tiny.en word times (sample 0.203 -> 0.221, dev01 0.251 -> 0.269): the
+recogniser's word edges are less precise than the frame scores.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from services.analysis.diarization.resegment import FRAME
+from services.schema import Word
+
+MAX_WORD = 2.0
+"""Longer "words" are timing errors of the recogniser and are ignored."""
+
+
+def apply_words(path: np.ndarray, mask: np.ndarray, words: Sequence[Word]) -> tuple[np.ndarray, np.ndarray]:
+    """New (path, mask) in which no speaker change falls inside a word.
+
+    Args:
+        path: (T,) speaker index per frame.
+        mask: (T,) speech per frame.
+        words: Recognised words with start/end seconds.
+
+    Returns:
+        New arrays (the mask unchanged); the inputs are not modified.
+    """
+    out = path.copy()
+    frames = path.size
+    for word in words:
+        if not 0.0 < word.end - word.start <= MAX_WORD:
+            continue
+        a = max(0, int(round(word.start / FRAME)))
+        b = min(frames, int(round(word.end / FRAME)))
+        inside = mask[a:b]
+        if b <= a or not inside.any():
+            continue
+        labels = path[a:b][inside]
+        if labels.min() != labels.max():
+            out[a:b] = np.where(inside, np.bincount(labels).argmax(), out[a:b])
+    return out, mask.copy()

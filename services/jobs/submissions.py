@@ -1,0 +1,120 @@
+"""Accepting a recording: store it, probe it, write the task row, hand it to the queue.
+
+Pages, the CLI and the API all submit through ``submit``; the queue is passed in as ``enqueue`` so
+this module knows nothing of Celery. A file that cannot be analysed still gets a row, ``failed``
+with the reason, so the analyst sees what happened in History.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from dataclasses import dataclass
+from typing import BinaryIO, Callable
+
+from services.analysis.audio import probe
+from services.analysis.pipeline import AnalysisOptions
+from services.config import Settings
+from services.errors import FastAudioError, RecordingTooLong, UploadTooLarge
+from services.storage.files import Storage, safe_name
+from services.store.tasks_repo import TaskRepo, TaskView
+
+log = logging.getLogger(__name__)
+
+# Task kinds: what the worker does with the stored file (worker.celery_app.TASK_FOR_KIND).
+ANALYZE = "analyze"
+VAD_RECORDING = "vad_recording"
+"""A browser or microphone recording: silence is trimmed before the analysis (``services.analysis.trim``)."""
+
+QUEUE_DOWN_MESSAGE = (
+    "The queue is unreachable right now. Your recording is saved and the analysis will start "
+    "as soon as the queue is back; there is nothing you need to do."
+)
+
+
+@dataclass(frozen=True)
+class Submission:
+    task: TaskView
+    enqueued: bool
+    message: str = ""
+    error: FastAudioError | None = None
+    """Why the task failed at once (the row says the same); None when it was accepted."""
+
+
+def _size(data: bytes | BinaryIO) -> int:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return len(data)
+    position = data.tell()
+    data.seek(0, os.SEEK_END)
+    size = data.tell()
+    data.seek(position)
+    return size
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} minutes" if seconds >= 120 else f"{seconds:.0f} seconds"
+
+
+def submit(
+    *,
+    filename: str,
+    data: bytes | BinaryIO,
+    options: AnalysisOptions,
+    repo: TaskRepo,
+    storage: Storage,
+    settings: Settings,
+    enqueue: Callable[[str], None],
+    kind: str = ANALYZE,
+) -> Submission:
+    """Store, validate and queue one recording; always returns the task row it created."""
+    name = safe_name(filename)
+    size = _size(data)
+    if size > settings.max_upload_bytes:
+        task = repo.create(
+            filename=name, stored_path=None, size_bytes=size, duration=None, options=options.to_dict(), kind=kind
+        )
+        error = UploadTooLarge(
+            f"{name} is {size / 1024 / 1024:.0f} MB; the limit is {settings.max_upload_mb} MB (MAX_UPLOAD_MB)."
+        )
+        repo.fail(task.id, str(error))
+        return Submission(repo.require(task.id), enqueued=False, message=str(error), error=error)
+
+    stored = storage.save(name, io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data)
+    try:
+        with storage.open_local(stored.key) as local:
+            info = probe(local)
+        limit = settings.max_duration_minutes * 60
+        if info.duration > limit:
+            raise RecordingTooLong(
+                f"{name} is {_minutes(info.duration)} long; the limit is {settings.max_duration_minutes} "
+                "minutes (MAX_DURATION_MINUTES). Split the recording or ask an administrator to raise the limit."
+            )
+    except FastAudioError as exc:
+        storage.delete(stored.key)  # nothing to analyse; keep no unusable files
+        task = repo.create(
+            filename=name,
+            stored_path=None,
+            size_bytes=stored.size_bytes,
+            duration=None,
+            options=options.to_dict(),
+            kind=kind,
+        )
+        repo.fail(task.id, str(exc))
+        return Submission(repo.require(task.id), enqueued=False, message=str(exc), error=exc)
+
+    task = repo.create(
+        filename=name,
+        stored_path=stored.key,
+        size_bytes=stored.size_bytes,
+        duration=info.duration,
+        options=options.to_dict(),
+        kind=kind,
+    )
+    try:
+        enqueue(task.id)
+    except Exception:  # broker down or unreachable: the row stays queued and is re-sent later
+        log.warning("could not enqueue task %s; it stays queued", task.id, exc_info=True)
+        return Submission(task, enqueued=False, message=QUEUE_DOWN_MESSAGE)
+    repo.mark_enqueued(task.id)
+    return Submission(repo.require(task.id), enqueued=True, message="Queued for analysis.")

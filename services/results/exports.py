@@ -1,0 +1,170 @@
+"""Exports of an ``AnalysisResult``: txt, md, srt, vtt, json, rttm, csv and docx. Speaker names are applied.
+
+Exports render whatever result they are given; callers pass the result with the analyst's
+corrections applied (``services.results.edits.apply_edits``), so names, merges and edits show in every file.
+DOCX is binary and lives in ``services.results.export_docx``; every other format is UTF-8 text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from services.schema import AnalysisResult, Segment
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    extension: str
+    mime: str
+    render: Callable[[AnalysisResult, str], str | bytes]
+    label: str = ""
+    """What a person calls the format ("SubRip subtitles"); buttons show ``name.upper()``."""
+    binary: bool = False
+    """True when ``render`` gives bytes (DOCX), False for UTF-8 text."""
+
+
+def clock(seconds: float, *, sep: str = ".", hours: bool = True) -> str:
+    """``01:02:03.456`` (or ``,`` for SRT)."""
+    millis = int(round(max(0.0, seconds) * 1000))
+    h, rest = divmod(millis, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    if hours or h:
+        return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+    return f"{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def short_clock(seconds: float) -> str:
+    """``1:02:03`` or ``2:03``, for people rather than players."""
+    total = int(max(0.0, seconds))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def speaker_turns(result: AnalysisResult) -> list[Segment]:
+    """Consecutive segments of one speaker joined into one block, as a reader wants them."""
+    blocks: list[Segment] = []
+    for seg in result.segments:
+        if blocks and blocks[-1].speaker == seg.speaker:
+            last = blocks[-1]
+            text = f"{last.text} {seg.text}".strip()
+            blocks[-1] = Segment(
+                last.start, seg.end, text, last.words + seg.words, seg.speaker, last.edited or seg.edited
+            )
+        else:
+            blocks.append(seg)
+    return blocks
+
+
+def to_txt(result: AnalysisResult, file_id: str = "") -> str:
+    lines = [
+        f"[{short_clock(b.start)}] {result.speaker_name(b.speaker) or 'Unknown'}: {b.text}"
+        for b in speaker_turns(result)
+    ]
+    return "\n\n".join(lines) + ("\n" if lines else "")
+
+
+def to_md(result: AnalysisResult, file_id: str = "") -> str:
+    """Markdown: a title, who took part, then the transcript by speaker with times."""
+    title = _md_escape(file_id or "Transcript")
+    people = ", ".join(f"{_md_escape(s.name)} ({short_clock(s.talk_time)})" for s in result.speakers)
+    lines = [f"# {title}", ""]
+    count = len(result.speakers)
+    summary = f"{short_clock(result.duration)} · {count} speaker{'' if count == 1 else 's'}"
+    lines.append(f"*{summary}: {people}*" if people else f"*{summary}*")
+    for b in speaker_turns(result):
+        name = _md_escape(result.speaker_name(b.speaker) or "Unknown")
+        lines += ["", f"**{name}** `{short_clock(b.start)}`  ", _md_escape(b.text)]
+    return "\n".join(lines) + "\n"
+
+
+def _md_escape(text: str) -> str:
+    """Text that Markdown shows as written (no accidental emphasis, links or headings)."""
+    return "".join(f"\\{ch}" if ch in "\\`*_[]<>#|" else ch for ch in text)
+
+
+def _cue_text(result: AnalysisResult, seg: Segment) -> str:
+    name = result.speaker_name(seg.speaker)
+    return f"{name}: {seg.text}" if name else seg.text
+
+
+def to_srt(result: AnalysisResult, file_id: str = "") -> str:
+    cues = [
+        f"{i}\n{clock(s.start, sep=',')} --> {clock(s.end, sep=',')}\n{_cue_text(result, s)}\n"
+        for i, s in enumerate(result.segments, start=1)
+    ]
+    return "\n".join(cues)
+
+
+def to_vtt(result: AnalysisResult, file_id: str = "") -> str:
+    cues = []
+    for s in result.segments:
+        name = result.speaker_name(s.speaker)
+        text = f"<v {name}>{s.text}" if name else s.text
+        cues.append(f"{clock(s.start)} --> {clock(s.end)}\n{text}\n")
+    return "WEBVTT\n\n" + "\n".join(cues)
+
+
+def to_json(result: AnalysisResult, file_id: str = "") -> str:
+    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+
+
+def to_rttm(result: AnalysisResult, file_id: str = "recording") -> str:
+    """NIST RTTM of the speaker turns (speaker *names*, spaces replaced: RTTM fields are spaces)."""
+    file_id = (file_id or "recording").replace(" ", "_")
+    lines = []
+    for t in sorted(result.turns, key=lambda t: t.start):
+        name = result.speaker_name(t.speaker).replace(" ", "_")
+        lines.append(f"SPEAKER {file_id} 1 {t.start:.3f} {t.duration:.3f} <NA> <NA> {name} <NA> <NA>")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def to_csv(result: AnalysisResult, file_id: str = "") -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["start", "end", "speaker", "text"])
+    for s in result.segments:
+        writer.writerow([f"{s.start:.3f}", f"{s.end:.3f}", result.speaker_name(s.speaker), s.text])
+    return out.getvalue()
+
+
+def to_docx(result: AnalysisResult, file_id: str = "") -> bytes:
+    from services.results.export_docx import to_docx as render_docx  # python-docx loads only when asked for
+
+    return render_docx(result, file_id)
+
+
+FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat("txt", "txt", "text/plain", to_txt, "Plain text"),
+        ExportFormat("md", "md", "text/markdown", to_md, "Markdown"),
+        ExportFormat("srt", "srt", "application/x-subrip", to_srt, "SubRip subtitles"),
+        ExportFormat("vtt", "vtt", "text/vtt", to_vtt, "WebVTT subtitles"),
+        ExportFormat("json", "json", "application/json", to_json, "JSON (the result schema)"),
+        ExportFormat("rttm", "rttm", "text/plain", to_rttm, "RTTM speaker turns"),
+        ExportFormat("csv", "csv", "text/csv", to_csv, "CSV, one row per segment"),
+        ExportFormat(
+            "docx",
+            "docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            to_docx,
+            "Word document",
+            binary=True,
+        ),
+    )
+}
+
+
+def render(result: AnalysisResult, fmt: str, file_id: str = "recording") -> str | bytes:
+    """The result in format ``fmt`` (one of ``FORMATS``): text, or bytes for binary formats (DOCX)."""
+    try:
+        return FORMATS[fmt].render(result, file_id)
+    except KeyError:
+        raise ValueError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.") from None

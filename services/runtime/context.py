@@ -1,0 +1,44 @@
+"""The objects every edge (page, task, CLI) needs, built once per process from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from services.config import Settings, get_settings
+from services.storage.files import Storage, open_storage
+from services.store.artifacts_repo import ArtifactRepo
+from services.store.db import get_engine, migrate
+from services.store.edits_repo import EditsRepo
+from services.store.tasks_repo import TaskRepo
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: Settings
+    repo: TaskRepo
+    storage: Storage
+    edits: EditsRepo
+    """Analysts' corrections (speaker names, merges, corrected segments)."""
+    artifacts: ArtifactRepo
+    """What analyses left for re-runs (transcripts, voice embeddings)."""
+
+
+def build_context(settings: Settings, *, run_migrations: bool = True) -> AppContext:
+    """Connect to the database (migrating it to the newest schema) and open the upload storage."""
+    if run_migrations:
+        migrate(settings.database_url)
+    engine = get_engine(settings.database_url, settings.database_busy_timeout_seconds)
+    return AppContext(
+        settings=settings,
+        repo=TaskRepo(engine),
+        storage=open_storage(settings),
+        edits=EditsRepo(engine),
+        artifacts=ArtifactRepo(engine),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_context() -> AppContext:
+    """The process-wide context (tests call ``get_context.cache_clear()`` with ``get_settings``'s)."""
+    return build_context(get_settings())

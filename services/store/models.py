@@ -1,0 +1,154 @@
+"""The tables: ``recordings`` (an uploaded file), ``processing_tasks`` (one analysis of it), its events,
+and ``transcript_segments`` (the searchable copy of each completed transcript).
+
+The task table is the source of truth for every job: pages poll it, workers write progress and
+results into it. ``processing_tasks.result`` is always the machine's result; what analysts change
+(speaker names, merges, corrected segments) lives beside it in ``speaker_labels`` and
+``segment_edits``, and what a re-run can reuse (the transcript, the voice embeddings) in
+``task_artifacts``. Schema changes go through an Alembic migration in ``services/store/migrations``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+QUEUED = "queued"
+PROCESSING = "processing"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELLED = "cancelled"
+"""Stopped by a person: a queued task never runs, a running one stops at its next progress report."""
+STATUSES = (QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED)
+FINAL_STATUSES = (COMPLETED, FAILED, CANCELLED)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Recording(Base):
+    """An uploaded or recorded file, stored under the storage root."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_path: Mapped[str | None] = mapped_column(String(1024))
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    duration: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    tasks: Mapped[list[ProcessingTask]] = relationship(back_populates="recording")
+
+
+class ProcessingTask(Base):
+    """One analysis of a recording and everything the worker reports about it."""
+
+    __tablename__ = "processing_tasks"
+    __table_args__ = (
+        Index("ix_processing_tasks_status", "status"),
+        Index("ix_processing_tasks_created_at", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32), default="analyze")
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str] = mapped_column(String(64), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    num_speakers: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rerun: Mapped[str | None] = mapped_column(String(32))
+    """``"diarize"`` while a re-run of the speaker separation is queued or running (else None)."""
+
+    recording: Mapped[Recording] = relationship(back_populates="tasks")
+    events: Mapped[list[TaskEvent]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class TaskEvent(Base):
+    """One thing that happened to a task (claimed, released, reaped, completed, failed, ...).
+
+    The log is what the reliability tests count (attempts, duplicate runs) and what an operator
+    reads when a task took more than one attempt.
+    """
+
+    __tablename__ = "task_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    worker: Mapped[str | None] = mapped_column(String(255))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SpeakerLabel(Base):
+    """What an analyst said about one speaker of a task: a name, or that it is another speaker."""
+
+    __tablename__ = "speaker_labels"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), primary_key=True)
+    speaker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    merged_into: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SegmentEdit(Base):
+    """An analyst's correction of one segment of the machine result (by its index there)."""
+
+    __tablename__ = "segment_edits"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), primary_key=True)
+    segment_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    text: Mapped[str | None] = mapped_column(Text)
+    speaker: Mapped[str | None] = mapped_column(String(64))
+    edited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TaskArtifact(Base):
+    """A named blob an analysis left for later re-runs (the transcript, the voice embeddings)."""
+
+    __tablename__ = "task_artifacts"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TranscriptSegment(Base):
+    """One segment of a completed task's transcript, kept for full-text search.
+
+    The result JSON stays the source of truth; these rows are a copy written in the same
+    transaction as the result or the correction (``services.store.edits_repo.reindex``). The search
+    index over ``text`` is dialect-specific and lives only in the migration (``0004_search``):
+    an FTS5 table kept in step by triggers on SQLite, a GIN index over ``to_tsvector`` on PostgreSQL.
+    """
+
+    __tablename__ = "transcript_segments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str | None] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
