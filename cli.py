@@ -42,6 +42,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         _options(args),
         on_progress=lambda stage, fraction: _progress_line(stage, int(fraction * 100)),
         diarizer=make_diarizer(settings),
+        max_seconds=settings.max_duration_minutes * 60,
     )
     print(file=sys.stderr)
     _emit(render(result, args.format, file_id=Path(args.file).stem))

@@ -37,6 +37,10 @@ class RecordingTooLong(FastAudioError):
     """The recording is longer than MAX_DURATION_MINUTES."""
 
 
+class OutOfMemory(FastAudioError):
+    """The analysis ran out of memory; the same recording would again (so never retried)."""
+
+
 class InvalidOptions(FastAudioError):
     """Analysis options that contradict each other (e.g. min speakers above max)."""
 

@@ -84,3 +84,74 @@ def test_truncated_mp3_keeps_what_was_decodable(tmp_path: Path, data: Path) -> N
     cut.write_bytes((data / "multilingual.mp3").read_bytes()[:100_000])
     audio = decode(cut)
     assert 20 < len(audio) / 16000 < 30
+
+
+# --- hostile files: lengths that lie, files that point elsewhere -------------------------------------
+
+
+def test_a_header_that_understates_the_length_is_caught_by_counting_samples(tmp_path: Path) -> None:
+    from services.errors import RecordingTooLong
+    from tests.hostile_media import lying_flac
+
+    liar = lying_flac(tmp_path / "liar.flac", real_s=150, claimed_s=1)
+    assert probe(liar).duration == 1.0  # the header's claim, which decode must not trust
+    with pytest.raises(RecordingTooLong, match="liar.flac is longer than 1 minute, the limit"):
+        decode(liar, max_seconds=60)
+    assert abs(len(decode(liar, max_seconds=180)) / 16000 - 150) < 1  # within the limit: what is really there
+
+
+def test_a_file_without_a_length_is_measured_up_to_the_limit_in_constant_memory(tmp_path: Path) -> None:
+    import resource
+
+    from services.errors import RecordingTooLong
+    from tests.hostile_media import endless_wav, lying_flac, raw_adts
+
+    unknown = lying_flac(tmp_path / "unknown.flac", real_s=1800, claimed_s=0)  # 30 minutes, no length
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(RecordingTooLong, match="longer than 10 minutes"):
+        probe(unknown, max_seconds=600)
+    assert abs(probe(unknown).duration - 1800) < 1
+    grew_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grew_mib < 50  # decoding it whole would hold 30 min x 16 kHz x 6 bytes = 165 MiB
+    assert abs(probe(endless_wav(tmp_path / "endless.wav", 5)).duration - 5) < 0.1
+    assert abs(probe(raw_adts(tmp_path / "raw.aac", 5)).duration - 5) < 0.3
+
+
+@pytest.mark.parametrize("kind", ["hls", "m3u", "concat"])
+@pytest.mark.parametrize("target", ["absolute", "relative", "file-url", "http"])
+def test_playlists_and_lists_of_other_files_are_refused(
+    tmp_path: Path, jfk_audio: np.ndarray, kind: str, target: str
+) -> None:
+    from tests.hostile_media import concat_list, hls_playlist, m3u_playlist
+
+    secret = encode_audio(tmp_path / "secret.ts", jfk_audio[: 3 * 16000], 16000, "aac", fmt="mpegts")
+    named = {
+        "absolute": str(secret),
+        "relative": secret.name,
+        "file-url": f"file://{secret}",
+        "http": "http://127.0.0.1:9/x.ts",
+    }
+    make = {"hls": hls_playlist, "m3u": m3u_playlist, "concat": concat_list}[kind]
+    listing = make(tmp_path / f"list.{ {'hls': 'm3u8', 'm3u': 'm3u', 'concat': 'ffconcat'}[kind] }", named[target])
+    with pytest.raises(UnsupportedAudio, match="is not an audio file we can read"):
+        probe(listing)
+    with pytest.raises(UnsupportedAudio, match="is not an audio file we can read"):
+        decode(listing)
+
+
+def test_only_self_contained_demuxers_are_allowed() -> None:
+    from services.analysis.audio import ALLOWED_DEMUXERS
+
+    for reader in (
+        "hls",
+        "concat",
+        "dash",
+        "webm_dash_manifest",
+        "sdp",
+        "rtsp",
+        "image2",
+        "ffmetadata",
+        "tee",
+        "lavfi",
+    ):
+        assert reader not in ALLOWED_DEMUXERS

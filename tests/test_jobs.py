@@ -67,3 +67,11 @@ def test_process_stop_behind_follows_causes_and_contexts() -> None:
             raise OSError("interrupted")  # noqa: B904 (implicit context, as libraries do)
     except OSError as error:
         assert isinstance(process_stop_behind(error), KeyboardInterrupt)
+
+
+def test_running_out_of_memory_fails_at_once_instead_of_three_retries(repo: TaskRepo) -> None:
+    task_id = repo.create(filename="long.flac", stored_path="a.wav", size_bytes=1, duration=1.0).id
+    run = run_job(task_id, _failing(MemoryError()), repo=repo, policy=POLICY, worker="host:1")
+    task = repo.require(task_id)
+    assert run.outcome is Outcome.FAILED and task.attempts == 1
+    assert task.error.startswith("The server ran out of memory analysing long.flac.")

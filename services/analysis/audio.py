@@ -4,23 +4,63 @@ PyAV (FFmpeg's libraries, shipped in the ``av`` wheel that faster-whisper alread
 wav (PCM and float), flac, mp3, m4a/aac, ogg/opus, webm and video containers, so no system ffmpeg is
 required. Every way a file can fail to be audio ends as ``UnsupportedAudio`` with a message a person
 can act on.
+
+Uploads are hostile, so:
+
+- A file is opened from its own bytes only (a file object, never a path or URL FFmpeg could
+  interpret) and only by a demuxer in ``ALLOWED_DEMUXERS``: FFmpeg refuses any other one after
+  probing, before it reads a header (``format_whitelist``). Playlists (m3u8/HLS), concat lists,
+  DASH manifests, SDP, image sequences and the like can name other files or URLs; none of them is
+  allowed, and no protocol may be opened from inside a file (``protocol_whitelist``).
+- Lengths in headers are claims. ``decode`` counts the samples it produces and stops with
+  ``RecordingTooLong`` once they pass ``max_seconds``; ``probe`` measures a file whose header states
+  no length by reading its packets one at a time, stopping at the limit, never holding the audio.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import av
 import numpy as np
 
-from services.errors import EmptyAudio, UnsupportedAudio
+from services.errors import EmptyAudio, RecordingTooLong, UnsupportedAudio
 from services.schema import SAMPLE_RATE
 
 Source = str | os.PathLike[str] | BinaryIO
+
+ALLOWED_DEMUXERS = frozenset(
+    {
+        "wav", "w64", "aiff", "au", "caf",  # PCM and float
+        "flac", "mp3", "aac", "loas", "ac3", "eac3", "dts", "truehd", "mlp", "amr", "amrnb", "amrwb",  # raw streams
+        "ogg", "matroska", "mov", "asf", "avi", "flv", "mpeg", "mpegts",  # containers (opus, webm, m4a/mp4, wma, video)
+        "wv", "ape", "tta",  # lossless archives
+    }
+)  # fmt: skip
+"""FFmpeg demuxers that read one self-contained audio or video file. Demuxers that open other files
+or URLs named inside the upload (hls, concat, dash, webm_dash_manifest, sdp, rtsp, image2, ...) are
+not in it; of these, only ``mov`` can follow a reference (its data references), which FFmpeg does
+only with ``enable_drefs``, kept off here."""
+
+OPEN_OPTIONS = {
+    "format_whitelist": ",".join(sorted(ALLOWED_DEMUXERS)),
+    "protocol_whitelist": "none",  # no file:, http:, data:, subfile:, ... from inside a file
+    "enable_drefs": "0",
+}
+
+DURATION_SLACK_S = 1.0
+"""Decoded audio may exceed a header's length by encoder priming and resampler delay (AAC: 1024-2112
+samples, under 0.05 s); a recording counts as too long only beyond this."""
+
+NOT_AUDIO = (
+    "{name} is not an audio file we can read (expected wav, flac, mp3, m4a, ogg, opus, webm or a video with sound)."
+)
 
 
 @dataclass(frozen=True)
@@ -34,67 +74,137 @@ class AudioInfo:
     container: str
 
 
-def _name(source: Source) -> str:
+def too_long(name: str, max_seconds: float, duration: float | None = None) -> RecordingTooLong:
+    """The error for a recording over MAX_DURATION_MINUTES; ``duration`` when it is known."""
+    minutes = max_seconds / 60
+    limit = f"{minutes:g} minute{'' if minutes == 1 else 's'}"
+    found = (
+        f"is {_minutes(duration)} long; the limit is {limit}"
+        if duration is not None
+        else f"is longer than {limit}, the limit"
+    )
+    return RecordingTooLong(
+        f"{name} {found} (MAX_DURATION_MINUTES). Split the recording or ask an administrator to raise the limit."
+    )
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} minutes" if seconds >= 120 else f"{seconds:.0f} seconds"
+
+
+def _name(source: Source | str | None) -> str:
     if isinstance(source, (str, os.PathLike)):
         return Path(source).name
-    return getattr(source, "name", None) or "the upload"
+    name = getattr(source, "name", None)
+    return Path(name).name if isinstance(name, str) and name else "the upload"
 
 
-def _open(source: Source) -> av.container.InputContainer:
-    if isinstance(source, (str, os.PathLike)) and os.path.getsize(source) == 0:
-        raise EmptyAudio(f"{_name(source)} is empty (0 bytes).")
-    try:
-        container = av.open(source if not isinstance(source, os.PathLike) else os.fspath(source), mode="r")
-    except (av.error.FFmpegError, ValueError, UnicodeDecodeError) as exc:
-        raise UnsupportedAudio(
-            f"{_name(source)} is not an audio file we can read "
-            "(expected wav, flac, mp3, m4a, ogg, opus, webm or a video with sound)."
-        ) from exc
-    if not container.streams.audio:
-        container.close()
-        raise UnsupportedAudio(f"{_name(source)} has no audio track.")
-    return container
+@contextmanager
+def _opened(source: Source) -> Iterator[av.container.InputContainer]:
+    """The file opened from its own bytes by an allowed demuxer, with an audio stream; closed after."""
+    name = _name(source)
+    with ExitStack() as stack:
+        if isinstance(source, (str, os.PathLike)):
+            if os.path.getsize(source) == 0:
+                raise EmptyAudio(f"{name} is empty (0 bytes).")
+            file: BinaryIO = stack.enter_context(open(source, "rb"))
+        else:
+            file = source
+            file.seek(0)
+        try:
+            container = av.open(file, mode="r", container_options=OPEN_OPTIONS)
+        except (av.error.FFmpegError, ValueError, UnicodeDecodeError, OSError) as exc:
+            raise UnsupportedAudio(NOT_AUDIO.format(name=name)) from exc
+        stack.callback(container.close)
+        if not set((container.format.name or "").split(",")) & ALLOWED_DEMUXERS:  # "mov,mp4,m4a,..." is one
+            raise UnsupportedAudio(NOT_AUDIO.format(name=name))  # never reached: FFmpeg refuses it first
+        if not container.streams.audio:
+            raise UnsupportedAudio(f"{name} has no audio track.")
+        yield container
 
 
-def probe(source: Source) -> AudioInfo:
+def probe(source: Source, max_seconds: float | None = None) -> AudioInfo:
     """Read a file's header: duration, rate, channels. Raises ``UnsupportedAudio`` when it is not audio.
 
-    Where the container states no duration (some streamed webm/ogg files), the audio is decoded once
-    to measure it, so the answer is always a number.
+    Where the container states no duration (raw streams, streamed webm/ogg, FLAC without a sample
+    count), the packets are read one by one and their durations added up, in constant memory; with
+    ``max_seconds`` that stops with ``RecordingTooLong`` as soon as the limit is passed. A stated
+    duration is taken as it is: the worker's ``decode`` counts the real samples.
     """
-    container = _open(source)
-    try:
+    with _opened(source) as container:
         stream = container.streams.audio[0]
         duration = None
         if stream.duration is not None and stream.time_base is not None:
             duration = float(stream.duration * stream.time_base)
         elif container.duration is not None:
             duration = container.duration / av.time_base
-        info = AudioInfo(
-            duration=duration if duration is not None else -1.0,
+        if duration is None:
+            duration = _measure(container, stream, max_seconds, _name(source))
+        return AudioInfo(
+            duration=duration,
             sample_rate=int(stream.rate or 0),
             channels=int(stream.channels or 0),
             codec=stream.codec_context.name or "",
             container=container.format.name or "",
         )
-    finally:
-        container.close()
-    if info.duration < 0:
-        info = AudioInfo(len(decode(source)) / SAMPLE_RATE, info.sample_rate, info.channels, info.codec, info.container)
-    return info
 
 
-def decode(source: Source, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def _measure(
+    container: av.container.InputContainer, stream: av.AudioStream, max_seconds: float | None, name: str
+) -> float:
+    """Seconds of audio in the stream, from packet durations (a packet without one is decoded)."""
+    seconds = 0.0
+    try:
+        for packet in container.demux(stream):
+            if packet.duration and packet.time_base is not None:
+                seconds += float(packet.duration * packet.time_base)
+            else:
+                try:
+                    seconds += sum(frame.samples / frame.sample_rate for frame in packet.decode() if frame.sample_rate)
+                except av.error.InvalidDataError:
+                    continue  # one bad packet; FFmpeg resyncs on the next
+            if max_seconds is not None and seconds > max_seconds + DURATION_SLACK_S:
+                raise too_long(name, max_seconds)
+    except av.error.FFmpegError as exc:
+        if not seconds:
+            raise UnsupportedAudio(f"{name} could not be decoded: {exc}") from exc
+        # else: a damaged tail; count what came before it, as decode keeps it
+    return seconds
+
+
+def decode(source: Source, sample_rate: int = SAMPLE_RATE, *, max_seconds: float | None = None) -> np.ndarray:
     """Decode the first audio stream to mono float32 in [-1, 1] at ``sample_rate``.
 
     Channels are averaged and the rate converted by FFmpeg's resampler; frames are collected as
     int16 and converted once at the end, so the peak is about 6 bytes per output sample.
 
+    Args:
+        max_seconds: stop with ``RecordingTooLong`` once the decoded audio passes this length,
+            whatever the file's header says.
+
     Raises:
         EmptyAudio: the file is empty or decodes to no samples.
         UnsupportedAudio: the file is not audio or has no audio track.
+        RecordingTooLong: more than ``max_seconds`` of audio.
     """
-    chunks = list(_iter_int16(source, sample_rate))
+    return _decoded(source, sample_rate, "mono", max_seconds)
+
+
+def decode_channels(source: Source, sample_rate: int = SAMPLE_RATE, *, max_seconds: float | None = None) -> np.ndarray:
+    """Like ``decode``, but a two-channel recording keeps its channels: shape ``(channels, samples)``.
+
+    Interviews and calls are often recorded one person per channel; the diarizer can use that.
+    Mono and surround recordings come back downmixed, as ``(1, samples)``.
+    """
+    with _opened(source) as container:
+        channels = container.streams.audio[0].channels
+    if channels != 2:
+        return decode(source, sample_rate, max_seconds=max_seconds)[None, :]
+    return _decoded(source, sample_rate, "stereo", max_seconds).reshape(-1, 2).T  # packed: left, right, ...
+
+
+def _decoded(source: Source, sample_rate: int, layout: str, max_seconds: float | None) -> np.ndarray:
+    chunks = list(_iter_int16(source, sample_rate, layout, max_seconds))
     if not chunks:
         raise EmptyAudio(f"{_name(source)} contains no audio samples.")
     pcm = np.concatenate(chunks)
@@ -103,41 +213,23 @@ def decode(source: Source, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     return pcm.astype(np.float32) / 32768.0
 
 
-def decode_channels(source: Source, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Like ``decode``, but a two-channel recording keeps its channels: shape ``(channels, samples)``.
-
-    Interviews and calls are often recorded one person per channel; the diarizer can use that.
-    Mono and surround recordings come back downmixed, as ``(1, samples)``.
-    """
-    container = _open(source)
-    channels = container.streams.audio[0].channels
-    container.close()
-    if channels != 2:
-        return decode(source, sample_rate)[None, :]
-    chunks = list(_iter_int16(source, sample_rate, layout="stereo"))
-    if not chunks:
-        raise EmptyAudio(f"{_name(source)} contains no audio samples.")
-    pcm = np.concatenate(chunks).reshape(-1, 2).T  # packed s16: left, right, left, right, ...
-    del chunks
-    gc.collect()
-    return pcm.astype(np.float32) / 32768.0
-
-
-def _iter_int16(source: Source, sample_rate: int, layout: str = "mono") -> Iterator[np.ndarray]:
-    container = _open(source)
+def _iter_int16(source: Source, sample_rate: int, layout: str, max_seconds: float | None) -> Iterator[np.ndarray]:
+    """int16 chunks of the resampled audio, counted: past ``max_seconds`` (plus slack) decoding stops."""
+    limit = None if max_seconds is None else int((max_seconds + DURATION_SLACK_S) * sample_rate)
+    produced = 0
     resampler = av.AudioResampler(format="s16", layout=layout, rate=sample_rate)
-    try:
-        stream = container.streams.audio[0]
-        for frame in _frames(container, stream):
+    with _opened(source) as container:
+        for frame in _frames(container, container.streams.audio[0], _name(source)):
             for out in resampler.resample(frame):
+                produced += out.samples
+                if limit is not None and produced > limit:
+                    raise too_long(_name(source), float(max_seconds or 0))
                 yield out.to_ndarray().reshape(-1).copy()
         for out in resampler.resample(None):  # flush the resampler's tail
             yield out.to_ndarray().reshape(-1).copy()
-    finally:
-        container.close()
 
 
-def _frames(container: av.container.InputContainer, stream: av.AudioStream) -> Iterator[av.AudioFrame]:
+def _frames(container: av.container.InputContainer, stream: av.AudioStream, name: str) -> Iterator[av.AudioFrame]:
     """Decoded frames; a damaged tail (truncated mp3, cut download) ends the stream instead of failing."""
     decoded_any = False
     try:
@@ -150,5 +242,5 @@ def _frames(container: av.container.InputContainer, stream: av.AudioStream) -> I
                 continue  # one bad packet; FFmpeg resyncs on the next
     except av.error.FFmpegError as exc:
         if not decoded_any:
-            raise UnsupportedAudio(f"{_name(container.name)} could not be decoded: {exc}") from exc
+            raise UnsupportedAudio(f"{name} could not be decoded: {exc}") from exc
         # else: keep what was decoded before the damage

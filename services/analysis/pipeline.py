@@ -243,10 +243,15 @@ def analyze_file(
     *,
     diarizer: Diarizer | None = None,
     on_artifacts: ArtifactsCallback | None = None,
+    max_seconds: float | None = None,
 ) -> AnalysisResult:
-    """Decode a file and analyse it; a recording with one voice per channel keeps its channels."""
+    """Decode a file and analyse it; a recording with one voice per channel keeps its channels.
+
+    ``max_seconds``: decoding stops with ``RecordingTooLong`` past this length (MAX_DURATION_MINUTES),
+    whatever the file's header claims.
+    """
     stages = _Stages(on_progress)
-    decoded = stages.run("decode", lambda _report: decode_channels(path))
+    decoded = stages.run("decode", lambda _report: decode_channels(path, max_seconds=max_seconds))
     audio = decoded[0] if len(decoded) == 1 else decoded.mean(axis=0)
     separate = decoded if len(decoded) > 1 and channels_are_distinct(decoded) else None
     del decoded  # with shared channels only the downmix is kept

@@ -204,6 +204,7 @@ def analyze_trimmed_file(
     diarizer: Diarizer | None = None,
     on_artifacts: ArtifactsCallback | None = None,
     trim: TrimOptions = TrimOptions(),
+    max_seconds: float | None = None,
 ) -> AnalysisResult:
     """Decode, cut the silence, analyse, and map every time back to the original recording.
 
@@ -214,7 +215,7 @@ def analyze_trimmed_file(
     report = on_progress or (lambda _stage, _fraction: None)
     report("decode", 0.0)
     started = time.perf_counter()
-    audio = decode(path)
+    audio = decode(path, max_seconds=max_seconds)
     decoded = time.perf_counter()
     report("trim", DECODE_END)
     trimmed = trim_silence(audio, trim)

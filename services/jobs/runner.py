@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from services.analysis.artifacts import Artifacts
 from services.analysis.asr.transcribe import Transcriber
 from services.analysis.pipeline import AnalysisOptions, BuiltinDiarizer, Diarizer, analyze_file
-from services.errors import FastAudioError, TaskCancelled, UnsupportedAudio
+from services.errors import FastAudioError, OutOfMemory, TaskCancelled, UnsupportedAudio
 from services.jobs.heartbeat import Heartbeat
 from services.jobs.progress import ProgressWriter
 from services.schema import AnalysisResult
@@ -37,6 +37,15 @@ from services.store.tasks_repo import TaskRepo, TaskView
 log = logging.getLogger(__name__)
 
 CRASHED = "the worker running it stopped unexpectedly (a crash, or the system ran out of memory)"
+
+
+def out_of_memory(filename: str) -> str:
+    """What a person reads when the analysis of ``filename`` ran out of memory (never retried)."""
+    return (
+        f"The server ran out of memory analysing {filename}. Trying again would fail the same way: "
+        "split the recording, or ask an administrator to give the worker more memory or to lower "
+        "MAX_DURATION_MINUTES."
+    )
 
 
 class Outcome(enum.Enum):
@@ -102,7 +111,8 @@ def is_transient(exc: BaseException) -> bool:
     """Could the same task succeed if tried again later?"""
     if isinstance(exc, FastAudioError):
         return exc.retryable
-    return isinstance(exc, (MemoryError, OperationalError, ConnectionError, TimeoutError))
+    # Not MemoryError: the same recording on the same worker runs out of memory again.
+    return isinstance(exc, (OperationalError, ConnectionError, TimeoutError))
 
 
 def process_stop_behind(exc: BaseException) -> BaseException | None:
@@ -142,6 +152,7 @@ def run_analysis(
     artifacts: ArtifactRepo | None = None,
     policy: JobPolicy = JobPolicy(),
     worker: str | None = None,
+    max_seconds: float | None = None,
 ) -> RunResult:
     """Run one task to a final state, or hand it back for a retry.
 
@@ -150,7 +161,8 @@ def run_analysis(
     stored file (``analyze_file``, or e.g. ``services.analysis.trim.analyze_trimmed_file``). The file is
     read through ``storage.open_local``, so a worker never assumes it shares the uploader's disk.
     With ``artifacts``, what a later re-run can reuse (``services.analysis.artifacts``) is stored with the
-    result, in the same transaction.
+    result, in the same transaction. ``max_seconds`` (MAX_DURATION_MINUTES) bounds the audio decoded,
+    whatever the file's header claimed at upload.
 
     A task cancelled (or deleted, or taken over) while it runs stops at the next progress report:
     the progress callback raises ``TaskCancelled`` and the outcome is ``CANCELLED`` (or ``SKIPPED``)
@@ -169,6 +181,7 @@ def run_analysis(
                 ProgressWriter(repo, task_id, stop=stop),
                 diarizer=diarizer(),
                 on_artifacts=kept.append,
+                max_seconds=max_seconds,
             )
         files = kept[0].to_files() if kept else {}
         also = (lambda session: artifacts.replace_in(session, task_id, files)) if artifacts is not None else None
@@ -253,6 +266,8 @@ def _claim(task_id: str, repo: TaskRepo, policy: JobPolicy, worker: str) -> Task
 
 
 def _after_error(task: TaskView, exc: Exception, repo: TaskRepo, policy: JobPolicy, worker: str) -> RunResult:
+    if isinstance(exc, MemoryError):
+        exc = OutOfMemory(out_of_memory(task.recording.filename))
     if isinstance(exc, FastAudioError) and not exc.retryable:
         log.info("task %s failed: %s", task.id, exc)
         repo.fail(task.id, str(exc), worker=worker)

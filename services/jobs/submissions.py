@@ -13,10 +13,10 @@ import os
 from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
-from services.analysis.audio import probe
+from services.analysis.audio import probe, too_long
 from services.analysis.pipeline import AnalysisOptions
 from services.config import Settings
-from services.errors import FastAudioError, RecordingTooLong, UploadTooLarge
+from services.errors import FastAudioError, UploadTooLarge
 from services.storage.files import Storage, safe_name
 from services.store.tasks_repo import TaskRepo, TaskView
 
@@ -52,10 +52,6 @@ def _size(data: bytes | BinaryIO) -> int:
     return size
 
 
-def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:.0f} minutes" if seconds >= 120 else f"{seconds:.0f} seconds"
-
-
 def submit(
     *,
     filename: str,
@@ -82,14 +78,11 @@ def submit(
 
     stored = storage.save(name, io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data)
     try:
-        with storage.open_local(stored.key) as local:
-            info = probe(local)
         limit = settings.max_duration_minutes * 60
+        with storage.open_local(stored.key) as local:
+            info = probe(local, max_seconds=limit)  # a file without a stated length is measured up to the limit
         if info.duration > limit:
-            raise RecordingTooLong(
-                f"{name} is {_minutes(info.duration)} long; the limit is {settings.max_duration_minutes} "
-                "minutes (MAX_DURATION_MINUTES). Split the recording or ask an administrator to raise the limit."
-            )
+            raise too_long(name, limit, info.duration)
     except FastAudioError as exc:
         storage.delete(stored.key)  # nothing to analyse; keep no unusable files
         task = repo.create(

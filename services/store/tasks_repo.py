@@ -511,6 +511,9 @@ class TaskRepo:
     ) -> bool:
         """Store the result and mark the task ``completed``; its segments become searchable at once.
 
+        The recording's duration becomes the result's: the length of the audio actually decoded,
+        which a file's header may have misstated at upload.
+
         Args:
             also: more writes that belong to the result (its artifacts, the edits that still
                 apply); run in the same transaction, only when the task was ours to complete.
@@ -519,6 +522,9 @@ class TaskRepo:
         def index_and_also(session: Session) -> None:
             if also is not None:
                 also(session)  # e.g. the corrections a re-run keeps, which search must see
+            if result.get("duration") is not None:
+                recording = select(ProcessingTask.recording_id).where(ProcessingTask.id == task_id).scalar_subquery()
+                session.execute(update(Recording).where(Recording.id == recording).values(duration=result["duration"]))
             reindex(session, task_id)
 
         return self._finish(

@@ -1,0 +1,70 @@
+"""Hostile media made by the tests themselves: files whose headers lie about (or hide) their length,
+and playlists and lists that point at other files."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from tests.media import encode_audio
+
+FLAC_TOTAL_SAMPLES_AT = 4 + 4 + 10
+"""Byte offset of STREAMINFO's packed rate/channels/bits/total-samples field: 'fLaC', the block
+header, then min/max block size (2+2) and min/max frame size (3+3)."""
+
+
+def tone(seconds: float, rate: int = 16000, level: float = 0.0) -> np.ndarray:
+    """``seconds`` of a quiet tone (or, with level 0, silence: what compresses best)."""
+    t = np.arange(int(seconds * rate), dtype=np.float32) / rate
+    return (level * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def set_flac_total_samples(path: Path, total: int) -> Path:
+    """Rewrite the total-samples count in a FLAC file's STREAMINFO (0 means 'unknown')."""
+    data = bytearray(path.read_bytes())
+    assert data[:4] == b"fLaC" and data[4] & 0x7F == 0, "STREAMINFO must be the first block"
+    (packed,) = struct.unpack_from(">Q", data, FLAC_TOTAL_SAMPLES_AT)
+    packed = (packed & ~((1 << 36) - 1)) | (total & ((1 << 36) - 1))
+    struct.pack_into(">Q", data, FLAC_TOTAL_SAMPLES_AT, packed)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def lying_flac(path: Path, real_s: float, claimed_s: float, rate: int = 8000) -> Path:
+    """A FLAC file that holds ``real_s`` seconds of silence but whose header claims ``claimed_s``
+    (0: no length at all). Silence compresses to a few bytes per block: minutes in kilobytes."""
+    encode_audio(path, tone(real_s, rate), rate, "flac", fmt="flac")
+    return set_flac_total_samples(path, int(claimed_s * rate))
+
+
+def endless_wav(path: Path, seconds: float, rate: int = 16000) -> Path:
+    """A WAV whose RIFF and data sizes say 0xFFFFFFFF (how streaming recorders write them)."""
+    encode_audio(path, tone(seconds, rate, 0.1), rate, "pcm_s16le", fmt="wav")
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, 4, 0xFFFFFFFF)
+    at = data.find(b"data")
+    struct.pack_into("<I", data, at + 4, 0xFFFFFFFF)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def raw_adts(path: Path, seconds: float, rate: int = 16000) -> Path:
+    """A raw AAC (ADTS) stream: no container, no length anywhere."""
+    return encode_audio(path, tone(seconds, rate, 0.1), rate, "aac", fmt="adts")
+
+
+def hls_playlist(path: Path, target: str) -> Path:
+    path.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n{target}\n#EXT-X-ENDLIST\n")
+    return path
+
+
+def m3u_playlist(path: Path, target: str) -> Path:
+    path.write_text(f"#EXTM3U\n#EXTINF:10,secret\n{target}\n")
+    return path
+
+
+def concat_list(path: Path, target: str) -> Path:
+    path.write_text(f"ffconcat version 1.0\nfile '{target}'\n")
+    return path
