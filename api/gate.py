@@ -1,9 +1,18 @@
-"""Checks made before a single byte of the body is read: the bearer token and the upload size.
+"""Checks made before a single byte of the body is read, and a count of the bytes that do arrive.
 
 FastAPI parses a multipart body before any route dependency runs, so these rules live in a small
 ASGI middleware: an unauthenticated client, or an upload that announces more than MAX_UPLOAD_MB,
+<<<<<<< HEAD
 is answered at once instead of being spooled to disk first. (An upload within the announced size
 whose file is still over the limit is failed by ``services.jobs.submissions.submit``, as a task.)
+=======
+is answered at once instead of being spooled to disk first. A header is only a claim, so the
+middleware also counts the body's bytes as they arrive and answers 413 the moment they pass the
+limit, whatever was announced; a request that announces its length twice over (``Content-Length``
+and ``Transfer-Encoding``, the classic request-smuggling framing) is refused with 400. (An upload
+within the limit whose file is still over MAX_UPLOAD_MB is failed by ``services.submissions.submit``,
+as a task.)
+>>>>>>> 0009249 (API gate: count the body bytes that arrive and answer 413 at the limit whatever Content-Length said; refuse Content-Length together with Transfer-Encoding (400))
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.config import Settings
 
@@ -50,6 +59,8 @@ def refusal(method: str, path: str, headers: Headers, settings: Settings) -> Ref
             "This API needs a bearer token: send 'Authorization: Bearer <API_TOKEN>'.",
             {"WWW-Authenticate": "Bearer"},
         )
+    if "content-length" in headers and "transfer-encoding" in headers:
+        return Refusal(400, "Send either Content-Length or Transfer-Encoding, not both.")
     if method not in ("POST", "PUT", "PATCH"):
         return None
     length = headers.get("content-length")
@@ -59,12 +70,21 @@ def refusal(method: str, path: str, headers: Headers, settings: Settings) -> Ref
         return None
     if not length.isdigit():
         return Refusal(400, f"Content-Length {length!r} is not a number of bytes.")
-    if int(length) > settings.max_upload_bytes + MULTIPART_SLACK:
+    if int(length) > body_limit(settings):
         return Refusal(
             413,
             f"The upload is {int(length) / 1024 / 1024:.0f} MB; the limit is {settings.max_upload_mb} MB (MAX_UPLOAD_MB).",
         )
     return None
+
+
+def body_limit(settings: Settings) -> int:
+    """The most body bytes a request may send: MAX_UPLOAD_MB and the multipart framing around it."""
+    return settings.max_upload_bytes + MULTIPART_SLACK
+
+
+def too_large(settings: Settings) -> Refusal:
+    return Refusal(413, f"The upload is larger than the limit of {settings.max_upload_mb} MB (MAX_UPLOAD_MB).")
 
 
 class RequestGate:
@@ -80,7 +100,57 @@ class RequestGate:
             path = scope["path"][len(root) :] if root and scope["path"].startswith(root) else scope["path"]
             refused = refusal(scope["method"], path, Headers(scope=scope), self.settings)
             if refused is not None:
-                response = JSONResponse({"detail": refused.detail}, status_code=refused.status, headers=refused.headers)
-                await response(scope, receive, send)
+                await _answer(refused, scope, receive, send)
                 return
+            await _Counted(self.app, body_limit(self.settings), too_large(self.settings))(scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+
+async def _answer(refused: Refusal, scope: Scope, receive: Receive, send: Send) -> None:
+    response = JSONResponse({"detail": refused.detail}, status_code=refused.status, headers=refused.headers)
+    await response(scope, receive, send)
+
+
+class _Counted:
+    """One request whose body is counted as it is read: past ``limit`` bytes the client gets
+    ``refused`` at once, the app reads a disconnect (so it stops), and nothing the app sends after
+    that goes out."""
+
+    def __init__(self, app: ASGIApp, limit: int, refused: Refusal) -> None:
+        self.app, self.limit, self.refused = app, limit, refused
+        self.received = 0
+        self.answered = False
+        self.started = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def counted_receive() -> Message:
+            if self.answered:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                self.received += len(message.get("body", b""))
+                if self.received > self.limit:
+                    if not self.started:
+                        self.answered = True
+                        await _answer(
+                            Refusal(self.refused.status, self.refused.detail, {"Connection": "close"}),
+                            scope,
+                            receive,
+                            send,
+                        )
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if self.answered:
+                return  # the 413 has gone out; the app's own answer to the disconnect is dropped
+            if message["type"] == "http.response.start":
+                self.started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not self.answered:
+                raise  # else: the app failed on the disconnect it was given; the client has its 413

@@ -198,3 +198,43 @@ def test_export_file_names_survive_any_characters() -> None:
         attachment('Müller "Q3".vtt')
         == "attachment; filename=\"M_ller _Q3_.vtt\"; filename*=UTF-8''M%C3%BCller%20%22Q3%22.vtt"
     )
+
+
+def test_the_gate_refuses_two_framings_at_once(ctx: AppContext) -> None:
+    settings = ctx.settings.model_copy(update={"max_upload_mb": 1, "api_token": ""})
+    both = Headers({"content-length": "1000", "transfer-encoding": "chunked"})
+    assert refusal("POST", "/analyze", both, settings).status == 400
+
+
+def test_the_gate_counts_the_bytes_that_arrive_not_the_ones_announced(ctx: AppContext) -> None:
+    """A server that does not hold the client to its Content-Length (or a chunked body) still stops at the limit."""
+    import asyncio
+
+    from api.gate import RequestGate
+
+    settings = ctx.settings.model_copy(update={"max_upload_mb": 1, "api_token": ""})
+    read: list[int] = []
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]  # reads the whole body, like a form parser
+        while (message := await receive())["type"] == "http.request":
+            read.append(len(message.get("body", b"")))
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"stored"})
+
+    chunks = [{"type": "http.request", "body": b"\0" * 65536, "more_body": True} for _ in range(80)]  # 5 MiB
+    sent: list[dict] = []  # type: ignore[type-arg]
+
+    async def receive():  # type: ignore[no-untyped-def]
+        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+    async def send(message):  # type: ignore[no-untyped-def]
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/analyze", "headers": [(b"content-length", b"1000")]}
+    asyncio.run(RequestGate(app, settings)(scope, receive, send))
+    assert sent[0]["status"] == 413 and b"MAX_UPLOAD_MB" in sent[1]["body"]
+    assert sum(read) <= settings.max_upload_bytes + 65536 * 2  # stopped at the limit, not after 5 MiB
+    assert len(chunks) > 50  # the rest was never read
+    assert not any(m.get("body") == b"stored" for m in sent)
