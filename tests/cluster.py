@@ -49,10 +49,16 @@ class Cluster:
         self.app = make_app(self.settings)
         self.workers: list[subprocess.Popen[bytes]] = []
 
-    def start_worker(self, *, concurrency: int = 1, beat: bool = False, **env: str) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, *, concurrency: int = 1, beat: bool = False, session: bool = False, **env: str
+    ) -> subprocess.Popen[bytes]:
         n = len(self.workers)
         proc = start_worker(
-            child_env(**self.values, **env), self.tmp_path / f"worker{n}.log", concurrency=concurrency, beat=beat
+            child_env(**self.values, **env),
+            self.tmp_path / f"worker{n}.log",
+            concurrency=concurrency,
+            beat=beat,
+            session=session,
         )
         self.workers.append(proc)
         return proc

@@ -48,10 +48,12 @@ def start_worker(
     timeout: float = 90.0,
     cwd: Path = ROOT,
     name: str = "test",
+    session: bool = False,
 ) -> subprocess.Popen[bytes]:
     """A real Celery worker process (prefork pool) for the settings in ``env``; waits until ready.
 
     ``cwd`` other than the checkout runs it as on another machine (the code found through PYTHONPATH).
+    ``session``: in a process group of its own (its pid is the group id), for a test to kill it whole.
     """
     hostname = f"{name}-{uuid.uuid4().hex[:8]}@%h"
     command = [
@@ -62,7 +64,9 @@ def start_worker(
     if beat:
         command += ["--beat", "--schedule", str(log_path.with_suffix(".beat"))]
     log = open(log_path, "wb")
-    proc = subprocess.Popen(command, cwd=cwd, env=_importable(env, cwd), stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        command, cwd=cwd, env=_importable(env, cwd), stdout=log, stderr=subprocess.STDOUT, start_new_session=session
+    )
     deadline = time.monotonic() + timeout
     while b" ready." not in log_path.read_bytes():
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -13,6 +13,7 @@ from celery.signals import worker_init, worker_process_init
 
 from services.config import Settings, get_settings
 from services.store.db import dispose_after_fork, migrate
+from worker.held import HeldMessages
 
 ANALYZE_TASK = "worker.tasks.process_audio_file"
 REAP_TASK = "worker.tasks.reap_tasks"
@@ -57,6 +58,7 @@ def make_app(settings: Settings) -> Celery:
             "housekeeping": {"task": HOUSEKEEPING_TASK, "schedule": 3600.0},
         },
     )
+    celery.steps["consumer"].add(HeldMessages)  # what this worker holds, so the reaper can tell orphans apart
     return celery
 
 

@@ -19,6 +19,7 @@ from services.jobs.rediarize import run_rediarization
 from services.jobs.runner import AnalyzeFile, JobPolicy, Outcome, RunResult, is_transient, run_analysis
 from services.runtime.context import get_context
 from worker.celery_app import ANALYZE_TASK, HOUSEKEEPING_TASK, REAP_TASK, REDIARIZE_TASK, VAD_TASK, app, enqueue_job
+from worker.held import recover_orphans
 from worker.monitor import task_ids_in_broker
 
 log = logging.getLogger(__name__)
@@ -87,9 +88,15 @@ def rediarize_task(self: Task, task_id: str) -> str:
 
 @app.task(name=REAP_TASK)
 def reap_tasks() -> dict[str, int]:
-    """Re-send tasks the broker lost; recover tasks whose worker died."""
+    """Re-send tasks the broker lost; recover tasks whose worker died, and messages it held."""
     ctx = get_context()
     s = ctx.settings
+    try:
+        # First, so that a message put back counts as in the broker below and is not sent twice.
+        restored = recover_orphans(app, s.stale_after_seconds)
+    except Exception:  # the broker is down: nothing to restore from, the next pass tries again
+        log.warning("could not look for messages held by dead workers", exc_info=True)
+        restored = 0
     report = reap(
         ctx.repo,
         enqueue=enqueue_job,
@@ -98,7 +105,7 @@ def reap_tasks() -> dict[str, int]:
         stale_after_s=s.stale_after_seconds,
         requeue_after_s=s.requeue_after_seconds,
     )
-    return report.__dict__
+    return {**report.__dict__, "restored": restored}
 
 
 @app.task(name=HOUSEKEEPING_TASK)
