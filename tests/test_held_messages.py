@@ -84,6 +84,8 @@ def test_a_message_taken_by_a_consumer_that_died_is_recovered(
     assert cluster.ctx.repo.require(task_id).status == "queued"
 
     cluster.start_worker(beat=True, concurrency=2, DATABASE_BUSY_TIMEOUT_SECONDS="60")
+    wait_for(lambda: cluster.ctx.repo.require(task_id).status != "queued", 120, interval=0.1, message="a claim")
+    claimed_s = time.monotonic() - died_at
     state = cluster.wait_final([task_id], 120)[task_id]
     took = time.monotonic() - died_at
     assert state == "completed", _events(cluster, task_id)
@@ -107,7 +109,8 @@ def test_a_message_taken_by_a_consumer_that_died_is_recovered(
     assert cluster.log().count("their worker is gone") == 1  # only the dead consumer's message was put back
     assert _events(cluster, held) == ["claimed", "completed"]
     figures.append(
-        f"Message taken by a consumer that died before the claim: completed {took:.1f} s after it died "
+        f"Message taken by a consumer that died before the claim: claimed {claimed_s:.1f} s and completed "
+        f"{took:.1f} s after it died "
         f"(worker start included), 1 claim, 1 completion; a live worker's message held 10 s through {reaps} "
         "reaper passes was left alone"
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from typing import Any
 
@@ -41,8 +42,16 @@ def held_key(queue: str, worker: str) -> str:
     return f"{HELD_PREFIX}:{queue}:{worker}"
 
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+"""Brokers this applies to: kombu's Redis transport (another broker keeps its own books)."""
+
+
 def _client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+
+def _is_redis(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(REDIS_SCHEMES)
 
 
 class HeldMessages(bootsteps.StartStopStep):
@@ -56,9 +65,12 @@ class HeldMessages(bootsteps.StartStopStep):
         self._client: redis.Redis | None = None
 
     def start(self, c: Any) -> None:
+        if not _is_redis(c.app.conf.broker_url):
+            return
         settings = get_settings()
         self._client = _client(c.app.conf.broker_url)
-        self._key = held_key(c.app.conf.task_default_queue, c.hostname)
+        # the pid too: two workers started with the same --hostname must not overwrite each other's list
+        self._key = held_key(c.app.conf.task_default_queue, f"{c.hostname}:{os.getpid()}")
         self._expire = max(settings.stale_after_seconds, 3 * settings.heartbeat_interval_seconds)
         self.publish(c)
         self._timer = c.timer.call_repeatedly(settings.heartbeat_interval_seconds, self.publish, (c,), priority=10)
@@ -71,7 +83,7 @@ class HeldMessages(bootsteps.StartStopStep):
         try:
             assert self._client is not None
             self._client.set(self._key, json.dumps(tags), ex=max(1, round(self._expire)))
-        except (redis.RedisError, OSError):
+        except Exception:  # never let this stop the consumer; the claim keeps a re-delivery harmless
             log.warning("could not publish the messages this worker holds", exc_info=True)
 
     def stop(self, c: Any) -> None:
@@ -121,6 +133,8 @@ def orphaned_tags(
 
 def recover_orphans(app: Celery, older_than_s: float) -> int:
     """Put back in the queue the messages of our queue that no live worker holds; how many."""
+    if not _is_redis(app.conf.broker_url):
+        return 0
     queue = app.conf.task_default_queue
     with app.connection_for_write() as connection:
         channel = connection.default_channel
@@ -130,9 +144,10 @@ def recover_orphans(app: Celery, older_than_s: float) -> int:
                 client, queue, older_than_s, unacked=channel.unacked_key, index=channel.unacked_index_key
             )
             for tag in orphans:
-                # kombu's own restore: one transaction that watches the hash, so a message its
-                # holder acknowledges meanwhile is not put back.
-                channel.qos.restore_by_tag(tag, leftmost=True)
+                # kombu's own restore, as after a visibility timeout: one transaction that watches
+                # the hash (a message its holder acknowledges meanwhile is not put back), and the
+                # message goes to the end the workers take from next.
+                channel.qos.restore_by_tag(tag)
         finally:
             client.close()
     if orphans:
