@@ -21,8 +21,8 @@ import numpy as np
 import psutil
 import pytest
 
-from services.audio import decode
-from services.broker import free_port
+from services.analysis.audio import decode
+from services.runtime.broker import free_port
 from tests.helpers import child_env, start_api, start_worker, stop_process
 from tests.hostile_media import concat_list, endless_wav, hls_playlist, lying_flac, m3u_playlist, raw_adts
 from tests.media import encode_audio
@@ -273,7 +273,7 @@ def test_the_worker_refuses_a_playlist_that_got_past_the_upload(stack: Stack, tm
     """Defence in depth: a stored file the upload's probe never saw (changed in storage, an older
     version's upload) is opened by the worker with the same rules."""
     from services.config import Settings
-    from services.context import build_context
+    from services.runtime.context import build_context
     from worker.celery_app import enqueue, make_app
 
     secret = encode_audio(tmp_path / "inside.ts", np.zeros(16000, np.float32), 16000, "aac", fmt="mpegts")
