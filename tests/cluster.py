@@ -66,12 +66,17 @@ class Cluster:
     def log(self, n: int = 0) -> str:
         return (self.tmp_path / f"worker{n}.log").read_text(errors="replace")
 
-    def submit(self, path: Path, name: str | None = None, **options: int) -> Submission:
+    def submit(self, path: Path, name: str | None = None, *, send: bool = True, **options: int) -> Submission:
+        """Submit a recording; ``send=False`` records the task without sending its message (``send`` does)."""
         with open(path, "rb") as data:
             return submit(
                 filename=name or path.name, data=data, options=AnalysisOptions(**options), repo=self.ctx.repo,
-                storage=self.ctx.storage, settings=self.settings, enqueue=lambda task_id: enqueue(task_id, via=self.app),
+                storage=self.ctx.storage, settings=self.settings,
+                enqueue=(lambda task_id: enqueue(task_id, via=self.app)) if send else (lambda _task_id: None),
             )  # fmt: skip
+
+    def send(self, task_id: str) -> None:
+        enqueue(task_id, via=self.app)
 
     def wait_final(self, task_ids: list[str], timeout: float) -> dict[str, str]:
         deadline = time.monotonic() + timeout

@@ -94,9 +94,11 @@ def test_a_message_taken_by_a_consumer_that_died_is_recovered(
 
     # A live worker's message is left alone, however long it holds it: here 10 s before the claim
     # (the database locked), while its other pool process runs the reaper every 2 s.
-    held = cluster.submit(clip).task.id
+    held = cluster.submit(clip, send=False).task.id
+    cluster.ctx.repo.mark_enqueued(held)  # so the reaper does not send it first (REQUEUE_AFTER_SECONDS)
     blocker = _locked(environment["DATABASE_URL"].removeprefix("sqlite:///"))
     try:
+        cluster.send(held)  # only now: the claim is sure to meet the lock
         wait_for(lambda: held in _unacked_ids(cluster), 60, interval=0.05, message="the worker to fetch it")
         reaps_before = cluster.log().count("reap_tasks[")
         time.sleep(10)
@@ -107,7 +109,7 @@ def test_a_message_taken_by_a_consumer_that_died_is_recovered(
     assert cluster.wait_final([held], 120)[held] == "completed"
     assert reaps >= 2  # the reaper did look while the message was held
     assert cluster.log().count("their worker is gone") == 1  # only the dead consumer's message was put back
-    assert _events(cluster, held) == ["claimed", "completed"]
+    assert _events(cluster, held) == ["claimed", "completed"], _events(cluster, held)
     figures.append(
         f"Message taken by a consumer that died before the claim: claimed {claimed_s:.1f} s and completed "
         f"{took:.1f} s after it died "
