@@ -40,7 +40,7 @@ class SplitOut(BaseModel):
 def split(
     task_id: TaskId,
     speaker_id: SpeakerId,
-    body: Annotated[SplitIn, Body()] = SplitIn(),
+    body: Annotated[SplitIn | None, Body()] = None,
     ctx: AppContext = Depends(app_context),
 ) -> SplitOut:
     """Split a speaker (as ``edited_result`` shows it, merges included) into ``into`` people.
@@ -51,7 +51,9 @@ def split(
     """
     if "\x00" in task_id:
         raise TaskNotFound(f"There is no task {task_id!r}.")
-    done = split_task(task_id, speaker_id, body.into, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits)
+    done = split_task(
+        task_id, speaker_id, (body or SplitIn()).into, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits
+    )
     task = ctx.repo.require(task_id)
     return SplitOut(
         message=done.message,

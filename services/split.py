@@ -19,8 +19,8 @@ Storing both is ``services.split_repo``.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from services import clustering, resegment
 from services.artifacts import TimeBase
 from services.assign import assign_speakers
 from services.diarize import CHANNEL_GAP, SpeechEmbeddings
-from services.edits import Edits, SegmentEdit, SpeakerLabel, next_speaker_id, known_speakers, tidy_text
+from services.edits import Edits, SegmentEdit, SpeakerLabel, known_speakers, next_speaker_id, tidy_text
 from services.errors import InvalidEdit
 from services.schema import AnalysisResult, Segment, SpeakerTurn
 from services.trim import TimeMap
@@ -141,8 +141,8 @@ def _pieces(
     path[inside] = resegment.viterbi(scores[inside], weight[inside] > 0)
     pieces = []
     for start, end in spans:
-        first = min(int(round(start / frames)), len(path) - 1)
-        last = max(first + 1, min(int(round(end / frames)), len(path)))
+        first = min(round(start / frames), len(path) - 1)
+        last = max(first + 1, min(round(end / frames), len(path)))
         run = path[first:last]
         cuts = np.flatnonzero(np.diff(run)) + 1
         bounds = [float(start)] + [round(float(first + c) * frames, 3) for c in cuts] + [float(end)]

@@ -21,6 +21,7 @@ from services.errors import InvalidEdit, RerunNotPossible
 from services.schema import AnalysisResult, SpeakerTurn
 from services.split import split_speaker
 from services.split_repo import split_task
+from tests.helpers import wait_for
 from tests.tasks import copy_task
 
 DER_SLACK = 0.02
@@ -96,7 +97,7 @@ def test_a_split_keeps_the_other_speakers_names_and_corrections(ctx: AppContext,
     assert [t for t in after.turns if t.speaker == "SPEAKER_00"] == [
         t for t in before.turns if t.speaker == "SPEAKER_00"
     ]
-    mine = lambda r: [s for s in r.segments if s.speaker in ("SPEAKER_00", "SPEAKER_09")]  # noqa: E731
+    mine = lambda r: [s for s in r.segments if s.speaker in ("SPEAKER_00", "SPEAKER_09")]
     assert mine(edited) == mine(edited_before)
     assert edits.names() == {"SPEAKER_00": "Margaret", "SPEAKER_01": "Rosalind"}
     assert {(e.text, e.speaker) for e in edits.segments} == {("Corrected words.", None), (None, "SPEAKER_09")}
@@ -162,3 +163,63 @@ def test_the_api_splits_a_speaker(client: TestClient, ctx: AppContext, data: Pat
     waiting = ctx.repo.create(filename="w.wav", stored_path=None, size_bytes=1, duration=1.0)
     busy = client.post(f"/api/tasks/{waiting.id}/speakers/SPEAKER_00/split", json={"into": 2})
     assert busy.status_code == 409 and "queued" in busy.json()["detail"]
+
+
+def _page(task_id: str):  # type: ignore[no-untyped-def]
+    from tests.helpers import app_test
+
+    at = app_test("pages/task.py", task=task_id)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_task_page_splits_a_speaker(ctx: AppContext, data: Path, analysed: str) -> None:
+    task_id = copy_task(ctx, data, analysed, name="page.wav")
+    ctx.edits.rename(task_id, "SPEAKER_00", "Margaret")
+    at = _page(task_id)
+    assert not any("nearly as likely" in c.value for c in [*at.caption, *at.info])  # this result records no count
+    at.selectbox(key="task_split_who").set_value("SPEAKER_01").run()
+    at.number_input(key="task_split_into").set_value(2).run()
+    at.button(key="task_split_submit").click().run()
+    assert not at.exception
+    assert [t.value for t in at.toast][-1].startswith("SPEAKER_01 is now 2 speakers")
+    assert len(_result(ctx, task_id).speakers) == 3
+    assert [t.label for t in at.text_input] == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"]  # the page shows the split
+    assert at.text_input(key="task_name_SPEAKER_00").value == "Margaret"
+
+
+def _with_count(ctx: AppContext, data: Path, source: str, count: dict) -> str:  # type: ignore[type-arg]
+    task_id = copy_task(ctx, data, source, name="count.wav")
+    from services.db import session_scope
+    from services.models import ProcessingTask
+
+    with session_scope(ctx.repo.engine) as session:  # a result as the analysis records its count
+        row = session.get(ProcessingTask, task_id)
+        row.result = {**row.result, "speaker_count": count}
+    return task_id
+
+
+def test_the_page_says_how_sure_the_count_is_and_reruns_at_the_other(
+    ctx: AppContext, data: Path, analysed: str, worker
+) -> None:  # type: ignore[no-untyped-def]
+    sure = _page(_with_count(ctx, data, analysed, {"chosen": 2, "runner_up": 3, "close": False}))
+    assert any(c.value == "The analysis found 2 speakers; no other count came close." for c in sure.caption)
+    assert not any(b.key == "task_count_rerun_go" for b in sure.button)
+
+    task_id = _with_count(ctx, data, analysed, {"chosen": 2, "runner_up": 3, "close": True})
+    at = _page(task_id)
+    assert [i.value for i in at.info] == ["The analysis found 2 speakers; 3 is nearly as likely."]
+    at.button(key="task_count_rerun_go").click().run()  # no names or merges to lose: one click
+    assert not at.exception
+    assert ctx.repo.require(task_id).options == {"num_speakers": 3}
+    wait_for(lambda: ctx.repo.require(task_id).status == "completed", timeout=60, message="the re-run")
+    assert len(_result(ctx, task_id).speakers) == 3
+
+    named = _with_count(ctx, data, analysed, {"chosen": 2, "runner_up": 3, "close": True})
+    ctx.edits.rename(named, "SPEAKER_00", "Margaret")
+    at = _page(named)
+    at.button(key="task_count_rerun").click().run()  # a name would be cleared: asks first
+    assert "cleared: 1 speaker name" in at.warning[0].value and ctx.repo.require(named).status == "completed"
+    at.button(key="task_count_rerun_go").click().run()
+    assert ctx.repo.require(named).options == {"num_speakers": 3}

@@ -16,6 +16,7 @@ from ui.exports_view import render_downloads
 from ui.format import ago, duration_label, engines_label, size_label, stage_label, status_label
 from ui.player import current_moment, render_player
 from ui.rerun import render_rerun, render_retry
+from ui.speaker_split import render_count, render_split
 from ui.speakers import render_speakers
 from ui.stats_view import render_stats
 from ui.timeline import render_timeline
@@ -64,6 +65,7 @@ def render_result(task: TaskView, ctx: AppContext) -> None:
     used = engines_label(result.engine, result.model, result.diarization)
     if used:
         st.caption(used)
+    render_count(task, edits, ctx)
 
     moment = current_moment()
     render_player(task.recording.stored_path, task.recording.filename, ctx.storage, moment)
@@ -76,6 +78,7 @@ def render_result(task: TaskView, ctx: AppContext) -> None:
             render_transcript(task.id, machine, result, edits, ctx.edits, moment)
         with speakers:
             render_speakers(task.id, machine, result, edits, ctx.edits)
+            render_split(task, result, ctx)
         with stats:
             render_stats(result, stem)
     st.subheader("Export")
