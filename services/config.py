@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         description="a local pipeline directory or config.yaml, or a name in the Hugging Face cache",
     )
     hf_token: SecretStr | None = Field(default=None, description="Hugging Face token for gated pyannote pipelines")
+    speaker_embedding_model: Path | None = Field(
+        default=None,
+        description="an ONNX speaker-embedding model (WeSpeaker, 3D-Speaker: 80-band fbank in, a vector out) "
+        "used instead of resemblyzer; unset: resemblyzer",
+    )
     enable_gpu: bool = False
     cpu_threads: int = Field(default=0, description="threads per worker process; 0 = all cores")
 

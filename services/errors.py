@@ -49,6 +49,11 @@ class ModelNotAvailable(FastAudioError):
     """A configured model is not on this machine (we never download at run time)."""
 
 
+class SpeakerModelError(ModelNotAvailable):
+    """The speaker-embedding model at SPEAKER_EMBEDDING_MODEL is missing, cannot be loaded, or does not
+    take filterbank frames and give one vector per item. The message names the path."""
+
+
 class EngineNotInstalled(ModelNotAvailable):
     """A configured optional engine or backend (openai-whisper, pyannote.audio) is not installed."""
 

@@ -20,6 +20,7 @@ from services.analysis.diarization.diarize import (
     assign_turns,
     embed_speech,
 )
+from services.analysis.diarization.embedder import Embedder
 from services.schema import SpeakerTurn, Word
 
 DISTINCT_BELOW = 0.7
@@ -51,6 +52,7 @@ def embed_channels(
     on_progress: Callable[[float], None] | None = None,
     device: str = "cpu",
     threads: int | None = 1,
+    embedder: Embedder | None = None,
 ) -> SpeechEmbeddings:
     """Embed each channel (16 kHz float32, shape (C, N)) and lay them end to end in time.
 
@@ -61,7 +63,7 @@ def embed_channels(
         channels = channels[None, :]
     if not channels_are_distinct(channels):
         mono = channels.mean(axis=0)
-        return embed_speech(mono, on_progress=on_progress, device=device, threads=threads)
+        return embed_speech(mono, on_progress=on_progress, device=device, threads=threads, embedder=embedder)
     count = channels.shape[0]
     parts = []
     for c in range(count):
@@ -69,7 +71,7 @@ def embed_channels(
         if on_progress is not None:
             report = lambda f, c=c: on_progress((c + f) / count)
         audio = np.ascontiguousarray(channels[c])
-        parts.append(embed_speech(audio, on_progress=report, device=device, threads=threads))
+        parts.append(embed_speech(audio, on_progress=report, device=device, threads=threads, embedder=embedder))
     duration = parts[0].duration
     stride = duration + CHANNEL_GAP
     speech = tuple((s + c * stride, e + c * stride) for c, p in enumerate(parts) for s, e in p.speech)

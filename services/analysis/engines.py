@@ -56,8 +56,11 @@ def make_transcriber(settings: Settings) -> Transcriber:
 def make_diarizer(settings: Settings) -> Diarizer:
     """The diarization backend configured by ``DIARIZATION_BACKEND`` (and ``PYANNOTE_PIPELINE``, ``HF_TOKEN``).
 
+    The built-in one uses the ONNX speaker model at ``SPEAKER_EMBEDDING_MODEL`` when that is set.
+
     Raises:
         ModelNotAvailable: pyannote.audio or its pipeline is not on this machine.
+        SpeakerModelError: the ONNX speaker model is missing or cannot be used.
     """
     if settings.diarization_backend == "pyannote":
         from services.analysis.diarization.pyannote import PyannoteConfig, PyannoteDiarizer
@@ -66,6 +69,10 @@ def make_diarizer(settings: Settings) -> Diarizer:
         return PyannoteDiarizer(
             PyannoteConfig(pipeline=settings.pyannote_pipeline, token=token, device=_torch_device(settings.enable_gpu))
         )
+    if settings.speaker_embedding_model is not None:
+        from services.analysis.diarization.onnx_embedder import OnnxEmbedder
+
+        return BuiltinDiarizer(embedder=OnnxEmbedder(settings.speaker_embedding_model))
     return BuiltinDiarizer()
 
 

@@ -25,6 +25,7 @@ from services.analysis.assign import assign_speakers
 from services.analysis.audio import decode_channels
 from services.analysis.channels import channels_are_distinct, embed_channels
 from services.analysis.diarization.diarize import SpeakerOptions, SpeechEmbeddings, assign_turns, embed_speech
+from services.analysis.diarization.embedder import Embedder
 from services.analysis.turns import speakers_of
 from services.analysis.vad import asr_regions, speech_probabilities
 from services.errors import InvalidOptions
@@ -121,8 +122,12 @@ class BuiltinDiarizer:
 
     name = "builtin"
 
-    def __init__(self, threads: int | None = 1) -> None:
+    def __init__(self, threads: int | None = 1, embedder: Embedder | None = None) -> None:
+        """``embedder``: the voice model (``services.embedder``); resemblyzer when None."""
         self.threads = threads
+        self.embedder = embedder
+        if embedder is not None:
+            self.name = f"builtin ({embedder.name})"
 
     def embed(
         self,
@@ -133,8 +138,10 @@ class BuiltinDiarizer:
         channels: np.ndarray | None = None,
     ) -> SpeechEmbeddings:
         if channels is not None:
-            return embed_channels(channels, on_progress=on_progress, threads=self.threads)
-        return embed_speech(audio, on_progress=on_progress, threads=self.threads, probabilities=speech_probs)
+            return embed_channels(channels, on_progress=on_progress, threads=self.threads, embedder=self.embedder)
+        return embed_speech(
+            audio, on_progress=on_progress, threads=self.threads, probabilities=speech_probs, embedder=self.embedder
+        )
 
     def assign(
         self, emb: SpeechEmbeddings, options: SpeakerOptions, *, words: Sequence[Word] = ()

@@ -19,7 +19,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from services.analysis.diarization import clustering, refine, resegment
-from services.analysis.diarization.embeddings import embed_windows, window_grid
+from services.analysis.diarization.embedder import Embedder, ResemblyzerEmbedder
+from services.analysis.diarization.embeddings import window_grid
 from services.analysis.vad import VadParams, speech_probabilities, speech_regions
 from services.schema import SAMPLE_RATE, SpeakerTurn, Word
 
@@ -126,6 +127,7 @@ def embed_speech(
     threads: int | None = 1,
     vad: VadParams = VadParams(),
     probabilities: np.ndarray | None = None,
+    embedder: Embedder | None = None,
 ) -> SpeechEmbeddings:
     """Find the speech and embed it.
 
@@ -140,6 +142,8 @@ def embed_speech(
             setting). 1 by default: on a busy 2-core machine 2 threads made a 60 min file
             take 89 s instead of 21 s (threads spin-waiting), idle they gain about 1.3x.
         vad: Speech activity settings.
+        embedder: What computes the speaker vectors (``services.embedder``); resemblyzer on
+            ``device`` with ``threads`` by default.
 
     Returns:
         The speech regions, windows and their embeddings.
@@ -163,14 +167,8 @@ def embed_speech(
     speech_seconds = sum(e - s for s, e in speech)
     hop = max(HOP, speech_seconds / MAX_WINDOWS)
     windows = window_grid(speech, WINDOW, hop, MIN_WINDOW)
-    vectors = embed_windows(
-        audio,
-        windows,
-        speech,
-        device=device,
-        threads=threads,
-        on_progress=lambda f: report(VAD_SHARE + (1.0 - VAD_SHARE) * f),
-    )
+    embedder = embedder or ResemblyzerEmbedder(device, threads)
+    vectors = embedder.embed(audio, windows, speech, on_progress=lambda f: report(VAD_SHARE + (1.0 - VAD_SHARE) * f))
     report(1.0)
     return SpeechEmbeddings(speech=speech, windows=windows, vectors=vectors, duration=duration)
 
