@@ -1,6 +1,7 @@
 """Accuracy benchmark: who-spoke-when (DER) and what-was-said (WER) on the shared reference audio.
 
     python -m bench.accuracy
+    python -m bench.accuracy --embedding-model ~/models/wespeaker_en_voxceleb_resnet34.onnx
 
 Runs FastAudio's whole pipeline at its default settings (as a worker would) on each file and
 prints one table: DER with pyannote.metrics (no collar, overlapped speech scored; and with the
@@ -51,8 +52,12 @@ def wer(reference: str, hypothesis: str) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.parse_args(argv)
-    settings = Settings()
+    parser.add_argument(
+        "--embedding-model", metavar="PATH", default=None,
+        help="an ONNX speaker-embedding model to use instead of resemblyzer (as SPEAKER_EMBEDDING_MODEL)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    settings = Settings(**({"speaker_embedding_model": args.embedding_model} if args.embedding_model else {}))
     transcriber, diarizer = make_transcriber(settings), make_diarizer(settings)
     data = data_dir()
 
