@@ -14,7 +14,7 @@ from api.schemas import TaskOut
 from services.context import AppContext
 from services.errors import TaskNotFound
 from services.split import MAX_PARTS
-from services.split_repo import split_task
+from services.split_task import split_task
 
 router = APIRouter(prefix="/api/tasks", tags=["speakers"])
 

@@ -13,7 +13,7 @@ speaker's turns to the closest group (``services.resegment``). Everything else s
   change; a corrected segment that the split cuts up loses its correction (``dropped`` counts them).
 
 ``split_speaker`` is pure: it returns a new machine result and the corrections that go with it.
-Storing both is ``services.split_repo``.
+Storing both is ``services.split_task``.
 """
 
 from __future__ import annotations

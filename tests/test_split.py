@@ -20,7 +20,7 @@ from services.edits import Edits, SegmentEdit, apply_edits
 from services.errors import InvalidEdit, RerunNotPossible
 from services.schema import AnalysisResult, SpeakerTurn
 from services.split import split_speaker
-from services.split_repo import split_task
+from services.split_task import split_task
 from tests.helpers import wait_for
 from tests.tasks import copy_task
 
@@ -140,7 +140,7 @@ def client(ctx: AppContext) -> TestClient:
 
 
 def test_the_api_splits_a_speaker(client: TestClient, ctx: AppContext, data: Path, analysed: str) -> None:
-    task_id = copy_task(ctx, data, analysed, name="api.wav")
+    task_id = _with_count(ctx, data, analysed, {"chosen": 2, "runner_up": 3, "close": True})
     ctx.edits.rename(task_id, "SPEAKER_00", "Margaret")
     url = f"/api/tasks/{task_id}/speakers/SPEAKER_01/split"
     answer = client.post(url, json={"into": 2})
@@ -152,6 +152,7 @@ def test_the_api_splits_a_speaker(client: TestClient, ctx: AppContext, data: Pat
     assert task["num_speakers"] == 3 and len(task["result"]["speakers"]) == 3
     assert {s["id"]: s["name"] for s in task["edited_result"]["speakers"]}["SPEAKER_00"] == "Margaret"
     assert client.get(f"/api/tasks/{task_id}").json()["result"] == task["result"]
+    assert "speaker_count" not in task["result"]  # the analyst decided the count; the analysis's doubt is past
 
     assert client.post(f"/api/tasks/{task_id}/speakers/SPEAKER_00/split").status_code == 200  # into defaults to 2
     for bad in ({"into": 1}, {"into": 9}, {"into": "2"}, {"into": 2.5}, {"parts": 2}):

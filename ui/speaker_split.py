@@ -19,7 +19,7 @@ from services.reruns import can_rediarize, request_rediarization
 from services.schema import AnalysisResult
 from services.speaker_count import SpeakerCount
 from services.split import MAX_PARTS
-from services.split_repo import split_task
+from services.split_task import split_task
 from services.tasks_repo import TaskView
 from ui.rerun import what_resets
 from worker.celery_app import enqueue_job

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from services import speaker_count
 from services.artifacts import Artifacts
 from services.artifacts_repo import ArtifactRepo
 from services.db import session_scope
@@ -65,6 +66,7 @@ def _store(engine: Engine, edits: EditsRepo, task_id: str, expected: dict, split
         if row is None or row.status != COMPLETED or row.result != expected:
             raise RerunNotPossible(CHANGED)
         result = split.result.to_dict()
+        result.pop(speaker_count.KEY, None)  # the analyst has decided the count: the analysis's doubt is past
         row.result, row.num_speakers = result, len(result["speakers"])
         edits.replace_in(session, task_id, split.edits)
         reindex(session, task_id)
