@@ -28,7 +28,7 @@ from tests.helpers import child_env, decode_reference, start_worker, stop_proces
 from tests.onnx_models import pooling_model
 
 
-def kaldi_fbank_reference(wave: np.ndarray, bins: int = 80) -> np.ndarray:
+def kaldi_fbank_reference(wave: np.ndarray, bins: int = 80, hamming: bool = False) -> np.ndarray:
     """Kaldi's fbank with its defaults, one frame and one filter at a time (slow, for checking only)."""
     x = [float(v) * 32768.0 for v in wave]
     length, shift, nfft, rate = 400, 160, 512, 16000.0
@@ -55,7 +55,10 @@ def kaldi_fbank_reference(wave: np.ndarray, bins: int = 80) -> np.ndarray:
         mean = sum(frame) / length
         frame = [v - mean for v in frame]
         frame = [frame[0] - 0.97 * frame[0]] + [frame[i] - 0.97 * frame[i - 1] for i in range(1, length)]
-        frame = [v * (0.5 - 0.5 * math.cos(2 * math.pi * i / (length - 1))) ** 0.85 for i, v in enumerate(frame)]
+        if hamming:
+            frame = [v * (0.54 - 0.46 * math.cos(2 * math.pi * i / (length - 1))) for i, v in enumerate(frame)]
+        else:
+            frame = [v * (0.5 - 0.5 * math.cos(2 * math.pi * i / (length - 1))) ** 0.85 for i, v in enumerate(frame)]
         spectrum = np.fft.rfft(np.array(frame + [0.0] * (nfft - length)))
         power = [abs(c) ** 2 for c in spectrum]
         eps = float(np.finfo(np.float32).eps)
@@ -70,6 +73,8 @@ def test_the_filterbank_is_kaldis() -> None:
         ours, reference = fbank(piece), kaldi_fbank_reference(piece)
         assert ours.shape == reference.shape == (frame_count(8000), 80) == (48, 80)
         assert np.abs(ours - reference).max() < 1e-4  # measured: 2.3e-7
+    hamming = fbank(audio[16000:24000], window="hamming")
+    assert np.abs(hamming - kaldi_fbank_reference(audio[16000:24000], hamming=True)).max() < 1e-4
     assert fbank(audio[:399]).shape == (0, 80) and fbank(audio[:400]).shape == (1, 80)
     assert np.abs(fbank(audio[:16000]).mean(axis=0)).max() < 1e-4  # mean-normalised per utterance
 
@@ -124,6 +129,10 @@ def test_the_setting_picks_the_onnx_model(model: Path, tmp_path: Path) -> None:
     assert isinstance(diarizer, BuiltinDiarizer) and isinstance(diarizer.embedder, OnnxEmbedder)
     assert diarizer.name == "builtin (onnx:speaker.onnx)"
     assert make_diarizer(Settings()).embedder is None  # resemblyzer by default
+    assert (
+        make_diarizer(Settings(speaker_embedding_model=model, speaker_embedding_window="hamming")).embedder.window
+        == "hamming"
+    )
 
     missing = tmp_path / "models" / "wespeaker_resnet34.onnx"
     with pytest.raises(SpeakerModelError, match=f"{missing} .*does not exist.*nothing is downloaded"):

@@ -72,7 +72,8 @@ def make_diarizer(settings: Settings) -> Diarizer:
     if settings.speaker_embedding_model is not None:
         from services.analysis.diarization.onnx_embedder import OnnxEmbedder
 
-        return BuiltinDiarizer(embedder=OnnxEmbedder(settings.speaker_embedding_model))
+        model = OnnxEmbedder(settings.speaker_embedding_model, window=settings.speaker_embedding_window)
+        return BuiltinDiarizer(embedder=model)
     return BuiltinDiarizer()
 
 

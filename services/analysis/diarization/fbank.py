@@ -4,7 +4,7 @@ Those models were trained on ``torchaudio.compliance.kaldi.fbank`` features; tor
 for this project's torch, so the same computation is written here from Kaldi's definition
 (``feat/feature-fbank.cc``, ``feat/mel-computations.cc``, ``feat/feature-window.cc``) with Kaldi's
 defaults: 25 ms frames every 10 ms with ``snip_edges`` (only whole frames), no dither, DC offset
-removed per frame, pre-emphasis 0.97, the "povey" window, a 512-point FFT, power spectrum,
+removed per frame, pre-emphasis 0.97, the "povey" window (or Hamming), a 512-point FFT, power spectrum,
 triangular filters evenly spaced on the mel scale ``1127 ln(1 + f / 700)`` from 20 Hz to Nyquist,
 and the log floored at float32's epsilon. ``cmn`` subtracts the mean over frames, as both projects
 do per utterance.
@@ -38,21 +38,22 @@ def frame_count(samples: int) -> int:
     return 0 if samples < FRAME_LENGTH else 1 + (samples - FRAME_LENGTH) // FRAME_SHIFT
 
 
-def fbank(audio: np.ndarray, num_bins: int = 80, *, cmn: bool = True) -> np.ndarray:
+def fbank(audio: np.ndarray, num_bins: int = 80, *, cmn: bool = True, window: str = "povey") -> np.ndarray:
     """Log-mel filterbank of 16 kHz mono float audio (-1..1).
 
     Args:
         audio: 1-D samples.
         num_bins: mel bands (80 for the usual speaker models).
         cmn: subtract the mean over frames (per-utterance mean normalisation).
+        window: ``povey`` (Kaldi's default, 3D-Speaker's) or ``hamming`` (what WeSpeaker's recipes use).
 
     Returns:
         float32 array (frames, num_bins); no rows for audio shorter than one frame.
     """
-    return fbank_batch(np.asarray(audio, dtype=np.float32)[None, :], num_bins, cmn=cmn)[0]
+    return fbank_batch(np.asarray(audio, dtype=np.float32)[None, :], num_bins, cmn=cmn, window=window)[0]
 
 
-def fbank_batch(audio: np.ndarray, num_bins: int = 80, *, cmn: bool = True) -> np.ndarray:
+def fbank_batch(audio: np.ndarray, num_bins: int = 80, *, cmn: bool = True, window: str = "povey") -> np.ndarray:
     """:func:`fbank` of several clips of one length at once: (batch, samples) -> (batch, frames, num_bins)."""
     audio = np.asarray(audio, dtype=np.float64) * PCM_SCALE
     batch, samples = audio.shape
@@ -63,7 +64,7 @@ def fbank_batch(audio: np.ndarray, num_bins: int = 80, *, cmn: bool = True) -> n
     frames = audio[:, starts[:, None] + np.arange(FRAME_LENGTH)[None, :]]  # (batch, frames, 400)
     frames = frames - frames.mean(axis=2, keepdims=True)
     previous = np.concatenate([frames[:, :, :1], frames[:, :, :-1]], axis=2)  # Kaldi: x[0] - 0.97 x[0]
-    frames = (frames - PREEMPHASIS * previous) * _povey()
+    frames = (frames - PREEMPHASIS * previous) * _window(window)
     power = np.abs(np.fft.rfft(frames, n=FFT_SIZE, axis=2)) ** 2  # (batch, frames, 257)
     mel = power @ _mel_banks(num_bins).T
     feats = np.log(np.maximum(mel, EPSILON))
@@ -72,10 +73,17 @@ def fbank_batch(audio: np.ndarray, num_bins: int = 80, *, cmn: bool = True) -> n
     return feats.astype(np.float32)
 
 
-@functools.lru_cache(maxsize=1)
-def _povey() -> np.ndarray:
-    n = np.arange(FRAME_LENGTH)
-    return (0.5 - 0.5 * np.cos(2 * np.pi * n / (FRAME_LENGTH - 1))) ** 0.85
+WINDOWS = ("povey", "hamming")
+
+
+@functools.lru_cache(maxsize=2)
+def _window(name: str) -> np.ndarray:
+    cosine = np.cos(2 * np.pi * np.arange(FRAME_LENGTH) / (FRAME_LENGTH - 1))
+    if name == "hamming":
+        return 0.54 - 0.46 * cosine
+    if name == "povey":
+        return (0.5 - 0.5 * cosine) ** 0.85
+    raise ValueError(f"unknown window {name!r}; one of {WINDOWS}")
 
 
 def mel(freq: np.ndarray | float) -> np.ndarray:

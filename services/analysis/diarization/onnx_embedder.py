@@ -39,8 +39,10 @@ class OnnxEmbedder:
         SpeakerModelError: the file is missing, unreadable, not an ONNX model, or not the expected kind.
     """
 
-    def __init__(self, path: str | Path, *, threads: int = 1) -> None:
+    def __init__(self, path: str | Path, *, threads: int = 1, window: str = "povey") -> None:
+        """``window``: the filterbank's analysis window, ``povey`` or ``hamming`` (``services.fbank``)."""
         self.path = Path(path).expanduser()
+        self.window = window
         self.name = f"onnx:{self.path.name}"
         self._session = _open(self.path, threads)
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
@@ -93,7 +95,7 @@ class OnnxEmbedder:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
     def _features(self, clips: np.ndarray) -> np.ndarray:
-        feats = fbank_batch(clips, self.bands)
+        feats = fbank_batch(clips, self.bands, window=self.window)
         want = self.frames or max(MIN_FRAMES, feats.shape[1])
         if feats.shape[1] < want:  # after mean normalisation, zeros are the average frame
             feats = np.pad(feats, ((0, 0), (0, want - feats.shape[1]), (0, 0)))
