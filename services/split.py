@@ -37,10 +37,12 @@ from services.turns import intersection_length, speakers_of, union
 MAX_PARTS = 8
 """At most this many people in one speaker (the estimate's own upper bound, ``clustering.MAX_SPEAKERS``)."""
 INSIDE = 0.5
-"""A window belongs to the speaker when at least half of it lies inside the speaker's turns (the rest
-is a pause or another voice; the window is then mostly this speaker's)."""
+"""A window belongs to the speaker when at least half of it lies inside the speaker's turns. Measured
+(``bench.split_suite``, 24 stitched 3-8 voice conversations): mean DER after the split 22.0 / 22.3 / 22.6 %
+at 0.25 / 0.5 / 0.75, so the middle of that flat range."""
 MIN_WINDOWS_PER_PART = 2
-"""Fewer windows than this per part (under 2 s of the speaker's speech each) is no evidence for a split."""
+"""A split needs at least this many windows per part: one window is one 1.6 s sample of a voice, and the
+clustering joins lone windows to their nearest group anyway (``clustering.SMALL``)."""
 
 
 @dataclass(frozen=True)
