@@ -35,7 +35,9 @@ class SplitOut(BaseModel):
 
 
 @router.post(
-    "/{task_id}/speakers/{speaker_id}/split", response_model=SplitOut, responses=error_responses(401, 404, 409, 422)
+    "/{task_id}/speakers/{speaker_id}/split",
+    response_model=SplitOut,
+    responses=error_responses(400, 401, 404, 409, 422),
 )
 def split(
     task_id: TaskId,
