@@ -92,6 +92,11 @@ def split_speaker(
     vectors = embeddings.vectors[chosen]
     labels = clustering.cluster_windows(vectors, embeddings.windows[chosen], num_speakers=into)
     pieces = _pieces(windows[chosen], vectors, labels, spans, result.duration)
+    if len({group for _a, _b, group in pieces}) < into:
+        raise InvalidEdit(
+            f"{speaker_id} could not be split into {into}: not every part found speaks on its own anywhere "
+            "(the voices overlap in time, or sound too alike here). Try fewer parts."
+        )
     ids = _part_ids(pieces, result, edits, members, speaker_id)
     parts = [SpeakerTurn(start, end, ids[label]) for start, end, label in pieces]
     turns = sorted(

@@ -224,3 +224,40 @@ def test_the_page_says_how_sure_the_count_is_and_reruns_at_the_other(
     assert "cleared: 1 speaker name" in at.warning[0].value and ctx.repo.require(named).status == "completed"
     at.button(key="task_count_rerun_go").click().run()
     assert ctx.repo.require(named).options == {"num_speakers": 3}
+
+
+def test_a_trimmed_recording_splits_on_the_original_time_line(data: Path, transcriber) -> None:  # type: ignore[no-untyped-def]
+    from services.edits import SpeakerLabel
+    from services.trim import analyze_trimmed_file
+
+    kept: list[Artifacts] = []
+    result = analyze_trimmed_file(data / "sample.wav", transcriber, on_artifacts=kept.append)
+    stored = Artifacts.from_files(kept[0].to_files())
+    assert stored.time_base is not None and stored.time_base.spans[0][0] > 5.0  # 6 s of silence were cut
+    assert [s.id for s in result.speakers] == ["SPEAKER_00", "SPEAKER_01"]
+    merged = Edits(labels=(SpeakerLabel("SPEAKER_01", merged_into="SPEAKER_00"),))
+    done = split_speaker(result, stored.embeddings, merged, "SPEAKER_00", 2, time_base=stored.time_base)
+    after = apply_edits(done.result, done.edits)
+    assert sorted(done.parts) == ["SPEAKER_00", "SPEAKER_01"] and done.edits.merges() == {}
+    assert _der(data, after) <= _der(data, result) + DER_SLACK
+    assert min(t.start for t in after.turns) > 6.0  # times are the original recording's
+
+
+def test_voices_that_only_ever_talk_at_once_are_refused_not_half_split(data: Path) -> None:
+    from services.audio import decode_channels
+    from services.channels import embed_channels
+    from services.diarize import assign_turns
+    from services.edits import SpeakerLabel
+    from services.pipeline import assemble
+    from services.schema import Transcript
+
+    # stereo_diarization.wav: one voice per channel, talking at the same time; merged, they cannot be
+    # told apart frame by frame (a result does not record which channel a turn came from).
+    emb = embed_channels(decode_channels(data / "stereo_diarization.wav"))
+    result = assemble(
+        Transcript("en", (), emb.duration), assign_turns(emb), duration=emb.duration, diarization="builtin"
+    )
+    assert len(result.speakers) == 2
+    merged = Edits(labels=(SpeakerLabel("SPEAKER_01", merged_into="SPEAKER_00"),))
+    with pytest.raises(InvalidEdit, match="could not be split into 2: not every part"):
+        split_speaker(result, emb, merged, "SPEAKER_00", 2)
