@@ -1,4 +1,4 @@
-"""A task's speakers over HTTP: split one that is really several people (``services.split``)."""
+"""A task's speakers over HTTP: split one that is really several people (``services.results.split``)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from api.deps import app_context
 from api.errors import error_responses
 from api.routes_tasks import TaskId
 from api.schemas import TaskOut
-from services.context import AppContext
 from services.errors import TaskNotFound
-from services.split import MAX_PARTS
-from services.split_task import split_task
+from services.jobs.split_task import split_task
+from services.results.split import MAX_PARTS
+from services.runtime.context import AppContext
 
 router = APIRouter(prefix="/api/tasks", tags=["speakers"])
 

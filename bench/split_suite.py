@@ -7,7 +7,7 @@ the speakers are separated one short (``num_speakers`` = true - 1), as when the 
 An analyst then splits the one speaker that holds two people. Here, each speaker is split in turn and
 the best result is kept (the analyst hears which one it is). Printed per number of voices: DER one
 short, after the split, and when the right count is given from the start (pyannote.metrics, no collar,
-overlap scored). ``--inside`` compares values of ``services.split.INSIDE``.
+overlap scored). ``--inside`` compares values of ``services.results.split.INSIDE``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import numpy as np
 
 from bench.der import score_turns
 from bench.synth import conversation, voice_pools, with_speed_variants
-from services import split
-from services.diarize import SpeakerOptions, assign_turns, embed_speech
-from services.edits import Edits
+from services.analysis.diarization.diarize import SpeakerOptions, assign_turns, embed_speech
+from services.analysis.pipeline import assemble
 from services.errors import InvalidEdit
-from services.pipeline import assemble
+from services.results import split
+from services.results.edits import Edits
 from services.schema import Transcript
 
 

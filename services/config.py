@@ -72,7 +72,8 @@ class Settings(BaseSettings):
         "used instead of resemblyzer; unset: resemblyzer",
     )
     speaker_embedding_window: Literal["povey", "hamming"] = Field(
-        default="povey", description="the ONNX model's filterbank window: povey (Kaldi, 3D-Speaker) or hamming (WeSpeaker)"
+        default="povey",
+        description="the ONNX model's filterbank window: povey (Kaldi, 3D-Speaker) or hamming (WeSpeaker)",
     )
     enable_gpu: bool = False
     cpu_threads: int = Field(default=0, description="threads per worker process; 0 = all cores")

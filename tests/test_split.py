@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from bench.der import score
-from services.artifacts import EMBEDDINGS, Artifacts
-from services.context import AppContext
-from services.edits import Edits, SegmentEdit, apply_edits
+from services.analysis.artifacts import EMBEDDINGS, Artifacts
 from services.errors import InvalidEdit, RerunNotPossible
+from services.jobs.split_task import split_task
+from services.results.edits import Edits, SegmentEdit, apply_edits
+from services.results.split import split_speaker
+from services.runtime.context import AppContext
 from services.schema import AnalysisResult, SpeakerTurn
-from services.split import split_speaker
-from services.split_task import split_task
 from tests.helpers import wait_for
 from tests.tasks import copy_task
 
@@ -192,8 +192,8 @@ def test_the_task_page_splits_a_speaker(ctx: AppContext, data: Path, analysed: s
 
 def _with_count(ctx: AppContext, data: Path, source: str, count: dict) -> str:  # type: ignore[type-arg]
     task_id = copy_task(ctx, data, source, name="count.wav")
-    from services.db import session_scope
-    from services.models import ProcessingTask
+    from services.store.db import session_scope
+    from services.store.models import ProcessingTask
 
     with session_scope(ctx.repo.engine) as session:  # a result as the analysis records its count
         row = session.get(ProcessingTask, task_id)
@@ -227,8 +227,8 @@ def test_the_page_says_how_sure_the_count_is_and_reruns_at_the_other(
 
 
 def test_a_trimmed_recording_splits_on_the_original_time_line(data: Path, transcriber) -> None:  # type: ignore[no-untyped-def]
-    from services.edits import SpeakerLabel
-    from services.trim import analyze_trimmed_file
+    from services.analysis.trim import analyze_trimmed_file
+    from services.results.edits import SpeakerLabel
 
     kept: list[Artifacts] = []
     result = analyze_trimmed_file(data / "sample.wav", transcriber, on_artifacts=kept.append)
@@ -244,11 +244,11 @@ def test_a_trimmed_recording_splits_on_the_original_time_line(data: Path, transc
 
 
 def test_voices_that_only_ever_talk_at_once_are_refused_not_half_split(data: Path) -> None:
-    from services.audio import decode_channels
-    from services.channels import embed_channels
-    from services.diarize import assign_turns
-    from services.edits import SpeakerLabel
-    from services.pipeline import assemble
+    from services.analysis.audio import decode_channels
+    from services.analysis.channels import embed_channels
+    from services.analysis.diarization.diarize import assign_turns
+    from services.analysis.pipeline import assemble
+    from services.results.edits import SpeakerLabel
     from services.schema import Transcript
 
     # stereo_diarization.wav: one voice per channel, talking at the same time; merged, they cannot be

@@ -1,9 +1,9 @@
 """On the task page: split a speaker who is really several people, and how sure the speaker count is.
 
-A split re-clusters only that speaker's stored voice embeddings (``services.split``) and is stored at
+A split re-clusters only that speaker's stored voice embeddings (``services.results.split``) and is stored at
 once (no queue: it takes milliseconds); other speakers keep their names and corrections. The count line
-comes from the analysis (``services.speaker_count``); when another count was nearly as likely, one click
-re-runs the speaker separation at that count (``services.reruns``), after a confirmation when it would
+comes from the analysis (``services.results.speaker_count``); when another count was nearly as likely, one click
+re-runs the speaker separation at that count (``services.jobs.reruns``), after a confirmation when it would
 clear names, merges or speaker changes.
 """
 
@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.context import AppContext
-from services.edits import Edits
+from services.analysis.pipeline import AnalysisOptions
 from services.errors import FastAudioError
-from services.pipeline import AnalysisOptions
-from services.reruns import can_rediarize, request_rediarization
+from services.jobs.reruns import can_rediarize, request_rediarization
+from services.jobs.split_task import split_task
+from services.results.edits import Edits
+from services.results.speaker_count import SpeakerCount
+from services.results.split import MAX_PARTS
+from services.runtime.context import AppContext
 from services.schema import AnalysisResult
-from services.speaker_count import SpeakerCount
-from services.split import MAX_PARTS
-from services.split_task import split_task
-from services.tasks_repo import TaskView
+from services.store.tasks_repo import TaskView
 from ui.rerun import what_resets
 from worker.celery_app import enqueue_job
 

@@ -123,7 +123,7 @@ class BuiltinDiarizer:
     name = "builtin"
 
     def __init__(self, threads: int | None = 1, embedder: Embedder | None = None) -> None:
-        """``embedder``: the voice model (``services.embedder``); resemblyzer when None."""
+        """``embedder``: the voice model (``services.analysis.diarization.embedder``); resemblyzer when None."""
         self.threads = threads
         self.embedder = embedder
         if embedder is not None:

@@ -142,7 +142,7 @@ def embed_speech(
             setting). 1 by default: on a busy 2-core machine 2 threads made a 60 min file
             take 89 s instead of 21 s (threads spin-waiting), idle they gain about 1.3x.
         vad: Speech activity settings.
-        embedder: What computes the speaker vectors (``services.embedder``); resemblyzer on
+        embedder: What computes the speaker vectors (``services.analysis.diarization.embedder``); resemblyzer on
             ``device`` with ``threads`` by default.
 
     Returns:

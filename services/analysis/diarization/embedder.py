@@ -1,7 +1,7 @@
 """What turns windows of speech into speaker vectors: a small interface with two implementations.
 
-- ``ResemblyzerEmbedder``: resemblyzer's d-vector LSTM (``services.embeddings``), bundled, the default;
-- ``services.onnx_embedder.OnnxEmbedder``: a speaker model the user has as an ONNX file
+- ``ResemblyzerEmbedder``: resemblyzer's d-vector LSTM (``services.analysis.diarization.embeddings``), bundled, the default;
+- ``services.analysis.diarization.onnx_embedder.OnnxEmbedder``: a speaker model the user has as an ONNX file
   (``SPEAKER_EMBEDDING_MODEL``), e.g. WeSpeaker ResNet34 or 3D-Speaker CAM++.
 
 Everything after the embedding (clustering, re-segmentation, re-runs, splits) only sees the vectors.
@@ -41,7 +41,7 @@ class Embedder(Protocol):
 
 
 class ResemblyzerEmbedder:
-    """resemblyzer's d-vectors (256 values), batched over the windows (``services.embeddings``)."""
+    """resemblyzer's d-vectors (256 values), batched over the windows (``services.analysis.diarization.embeddings``)."""
 
     name = "resemblyzer"
 

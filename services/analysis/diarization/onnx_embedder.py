@@ -1,7 +1,7 @@
 """A speaker-embedding model from an ONNX file (``SPEAKER_EMBEDDING_MODEL``), run with onnxruntime.
 
 The contract is the one of the openly published WeSpeaker and 3D-Speaker exports: one float32 input
-of 80-band Kaldi log-mel filterbank frames, mean-normalised per utterance (``services.fbank``), shaped
+of 80-band Kaldi log-mel filterbank frames, mean-normalised per utterance (``services.analysis.diarization.fbank``), shaped
 (batch, frames, bands), and one output holding a vector per item, (batch, dimension). Names and sizes
 are read from the file, never assumed: the number of bands is the input's last dimension (80 when the
 file leaves it open), the vector size is whatever the model returns. A model whose batch dimension is
@@ -40,7 +40,7 @@ class OnnxEmbedder:
     """
 
     def __init__(self, path: str | Path, *, threads: int = 1, window: str = "povey") -> None:
-        """``window``: the filterbank's analysis window, ``povey`` or ``hamming`` (``services.fbank``)."""
+        """``window``: the filterbank's analysis window, ``povey`` or ``hamming`` (``services.analysis.diarization.fbank``)."""
         self.path = Path(path).expanduser()
         self.window = window
         self.name = f"onnx:{self.path.name}"
@@ -73,7 +73,7 @@ class OnnxEmbedder:
         *,
         on_progress: Callable[[float], None] | None = None,
     ) -> np.ndarray:
-        """L2-normalised vectors, one per window (see ``services.embedder.Embedder``)."""
+        """L2-normalised vectors, one per window (see ``services.analysis.diarization.embedder.Embedder``)."""
         windows = np.asarray(windows, dtype=np.float64).reshape(-1, 2)
         bounds = np.rint(windows * SAMPLE_RATE).astype(int)
         lengths = bounds[:, 1] - bounds[:, 0]

@@ -1,9 +1,9 @@
 """Split a speaker: "this speaker is really two (or N) people", from the stored voice embeddings alone.
 
-The analysis kept its voice embeddings (``services.artifacts``). A split takes the windows that fall
+The analysis kept its voice embeddings (``services.analysis.artifacts``). A split takes the windows that fall
 inside the chosen speaker's turns, clusters only those into ``into`` groups (the same clustering as
-the analysis, ``services.clustering``, told the count), and re-assigns each 50 ms frame of that
-speaker's turns to the closest group (``services.resegment``). Everything else stays as it was:
+the analysis, ``services.analysis.diarization.clustering``, told the count), and re-assigns each 50 ms frame of that
+speaker's turns to the closest group (``services.analysis.diarization.resegment``). Everything else stays as it was:
 
 - other speakers' turns and segments are not touched, so their ids, names and corrections still apply;
 - the chosen speaker is what the analyst sees, merges included: splitting a speaker that two machine
@@ -13,7 +13,7 @@ speaker's turns to the closest group (``services.resegment``). Everything else s
   change; a corrected segment that the split cuts up loses its correction (``dropped`` counts them).
 
 ``split_speaker`` is pure: it returns a new machine result and the corrections that go with it.
-Storing both is ``services.split_task``.
+Storing both is ``services.jobs.split_task``.
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from services import clustering, resegment
-from services.artifacts import TimeBase
-from services.assign import assign_speakers
-from services.diarize import CHANNEL_GAP, SpeechEmbeddings
-from services.edits import Edits, SegmentEdit, SpeakerLabel, known_speakers, next_speaker_id, tidy_text
+from services.analysis.artifacts import TimeBase
+from services.analysis.assign import assign_speakers
+from services.analysis.diarization import clustering, resegment
+from services.analysis.diarization.diarize import CHANNEL_GAP, SpeechEmbeddings
+from services.analysis.trim import TimeMap
+from services.analysis.turns import intersection_length, speakers_of, union
 from services.errors import InvalidEdit
+from services.results.edits import Edits, SegmentEdit, SpeakerLabel, known_speakers, next_speaker_id, tidy_text
 from services.schema import AnalysisResult, Segment, SpeakerTurn
-from services.trim import TimeMap
-from services.turns import intersection_length, speakers_of, union
 
 MAX_PARTS = 8
 """At most this many people in one speaker (the estimate's own upper bound, ``clustering.MAX_SPEAKERS``)."""

@@ -1,6 +1,6 @@
 """Splitting a speaker of a stored task: read its result, embeddings and corrections, store the split.
 
-The split itself is ``services.split.split_speaker`` (pure, milliseconds: no audio, no recogniser, no
+The split itself is ``services.results.split.split_speaker`` (pure, milliseconds: no audio, no recogniser, no
 queue). Here it runs on a task row and its stored artifacts, and the new machine result and the
 corrections that still apply replace the old ones in one transaction, which also re-indexes the
 transcript for search. The write only happens when the task is still completed with the very result
@@ -13,17 +13,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from services import speaker_count
-from services.artifacts import Artifacts
-from services.artifacts_repo import ArtifactRepo
-from services.db import session_scope
-from services.edits_repo import EditsRepo, reindex
+from services.analysis.artifacts import Artifacts
 from services.errors import RerunNotPossible
-from services.models import COMPLETED, ProcessingTask, TaskEvent, utcnow
-from services.rediarize import NO_EMBEDDINGS
+from services.jobs.rediarize import NO_EMBEDDINGS
+from services.results import speaker_count
+from services.results.split import Split, split_speaker
 from services.schema import AnalysisResult
-from services.split import Split, split_speaker
-from services.tasks_repo import TaskRepo
+from services.store.artifacts_repo import ArtifactRepo
+from services.store.db import session_scope
+from services.store.edits_repo import EditsRepo, reindex
+from services.store.models import COMPLETED, ProcessingTask, TaskEvent, utcnow
+from services.store.tasks_repo import TaskRepo
 
 CHANGED = "The task changed in the meantime (a re-run or another split finished); reload the page and try again."
 
@@ -45,7 +45,7 @@ def split_task(
         TaskNotFound: no such task.
         RerunNotPossible: the task is not completed, its voice embeddings were not saved, or it
             changed while the split was computed.
-        InvalidEdit: the speaker cannot be split that way (``services.split.split_speaker``).
+        InvalidEdit: the speaker cannot be split that way (``services.results.split.split_speaker``).
     """
     task = repo.require(task_id)
     if task.status != COMPLETED or task.result is None:
