@@ -1,4 +1,4 @@
-"""Benchmark audio built from the shared reference files, and the references that go with it."""
+"""Benchmark audio built from the reference files in ``tests/data``, and the references that go with it."""
 
 from __future__ import annotations
 
@@ -35,10 +35,6 @@ STEREO_TEXT = {
 def data_dir() -> Path:
     """The reference recordings that ship with the repository (``tests/data``)."""
     return ROOT / "tests" / "data"
-
-
-def models_dir() -> Path:
-    return ROOT.parent / "shared" / "models"
 
 
 def normalize(text: str) -> str:

@@ -6,7 +6,7 @@
 
 Every measurement runs in a fresh process, so model loading is counted once and the peak memory
 (the process's maximum resident set size) belongs to that run alone. The recordings are built by
-stitching the shared reference files (``bench.corpus``) and written to a WAV file first, so the
+stitching the reference files in ``tests/data`` (``bench.corpus``) and written to a WAV file first, so the
 decode stage is measured as a worker would run it.
 """
 
@@ -21,9 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.corpus import models_dir, normalize, stitched
-
-PEER_CHECKPOINT = "tiny.en.pt"
+from bench.corpus import normalize, stitched
+from bench.whisper_checkpoint import tiny_en_checkpoint
 
 
 def _write_wav(seconds: float, folder: Path) -> Path:
@@ -60,7 +59,7 @@ def _fastaudio(path: str, engine: str, mode: str, out: mp.Queue) -> None:  # typ
 
 
 def _peer_model(engine: str) -> str | None:
-    return str(models_dir() / PEER_CHECKPOINT) if engine == "openai-whisper" else None
+    return str(tiny_en_checkpoint()) if engine == "openai-whisper" else None
 
 
 def _openai_whisper(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -72,7 +71,7 @@ def _openai_whisper(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
 
     torch.set_num_threads(2)
     started = time.perf_counter()
-    checkpoint = models_dir() / PEER_CHECKPOINT
+    checkpoint = tiny_en_checkpoint()
     model = whisper.load_model(str(checkpoint), device="cpu")
     model.set_alignment_heads(torch.load(checkpoint, map_location="cpu", weights_only=False)["alignment_heads"])
     result = model.transcribe(decode(path), beam_size=5, fp16=False, language="en")

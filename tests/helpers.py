@@ -28,10 +28,6 @@ def decode_reference(name: str):  # type: ignore[no-untyped-def]
     return decode(DATA_DIR / name)
 
 
-def shared_models_dir() -> Path:
-    return ROOT.parent / "shared" / "models"
-
-
 def normalize(text: str) -> str:
     """Lower case, punctuation removed, single spaces: how WER tools compare transcripts."""
     import re

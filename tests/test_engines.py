@@ -1,7 +1,7 @@
 """The engines the settings select: openai-whisper beside faster-whisper, and where each finds its model.
 
-openai-whisper runs the real checkpoint in ../shared/models (the same tiny.en weights faster-whisper
-ships); the missing-model cases point the engines at empty folders and read the error a user gets.
+openai-whisper runs the tiny.en weights faster-whisper ships, converted to its checkpoint format by
+``bench.whisper_checkpoint`` (cached under ``.cache/``); the missing-model cases point the engines at empty folders and read the error a user gets.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from services.analysis.pipeline import BuiltinDiarizer, analyze
 from services.config import Settings
 from services.errors import ModelNotAvailable
 from services.schema import Transcript
-from tests.helpers import normalize, shared_models_dir
+from bench.whisper_checkpoint import tiny_en_checkpoint
+from tests.helpers import normalize
 
 JFK = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
-CHECKPOINT = shared_models_dir() / "tiny.en.pt"
 
 
 def _openai_settings(**values: Any) -> Settings:
@@ -38,8 +38,14 @@ def jfk_audio(data: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def openai_engine() -> OpenAIWhisperEngine:
-    engine = make_transcriber(_openai_settings(whisper_model_path=CHECKPOINT))
+def checkpoint() -> Path:
+    """openai-whisper's tiny.en.pt, converted from the bundled CTranslate2 weights (once, then cached)."""
+    return tiny_en_checkpoint()
+
+
+@pytest.fixture(scope="module")
+def openai_engine(checkpoint: Path) -> OpenAIWhisperEngine:
+    engine = make_transcriber(_openai_settings(whisper_model_path=checkpoint))
     assert isinstance(engine, OpenAIWhisperEngine)
     return engine
 
@@ -96,15 +102,15 @@ def test_result_records_the_engine_and_backend(openai_engine: OpenAIWhisperEngin
 # --- where the openai-whisper checkpoint is looked for --------------------------------------------
 
 
-def test_openai_whisper_finds_a_checkpoint_in_its_cache_by_name(tmp_path: Path) -> None:
+def test_openai_whisper_finds_a_checkpoint_in_its_cache_by_name(tmp_path: Path, checkpoint: Path) -> None:
     (tmp_path / "whisper").mkdir()
-    (tmp_path / "whisper" / "tiny.en.pt").symlink_to(CHECKPOINT)
+    (tmp_path / "whisper" / "tiny.en.pt").symlink_to(checkpoint)
     engine = make_transcriber(_openai_settings(xdg_cache_home=tmp_path))
     assert engine.checkpoint == tmp_path / "whisper" / "tiny.en.pt"  # type: ignore[attr-defined]
 
 
-def test_openai_whisper_finds_a_checkpoint_in_a_model_folder(tmp_path: Path) -> None:
-    (tmp_path / "tiny.en.pt").symlink_to(CHECKPOINT)
+def test_openai_whisper_finds_a_checkpoint_in_a_model_folder(tmp_path: Path, checkpoint: Path) -> None:
+    (tmp_path / "tiny.en.pt").symlink_to(checkpoint)
     engine = make_transcriber(_openai_settings(whisper_model_path=tmp_path))
     assert engine.checkpoint == tmp_path / "tiny.en.pt"  # type: ignore[attr-defined]
 
