@@ -1,4 +1,4 @@
-"""Accuracy benchmark: who-spoke-when (DER) and what-was-said (WER) on the shared reference audio.
+"""Accuracy benchmark: who-spoke-when (DER) and what-was-said (WER) on the reference audio in tests/data.
 
     python -m bench.accuracy
     python -m bench.accuracy --embedding-model ~/models/wespeaker_en_voxceleb_resnet34.onnx

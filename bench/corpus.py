@@ -56,7 +56,7 @@ PARTS = ("jfk.flac", "sample.wav", "dev00.wav", "multilingual.mp3", "dev01.wav",
 
 
 def stitched(seconds: float) -> np.ndarray:
-    """The shared recordings one after another (English only), repeated to ``seconds``."""
+    """The reference recordings one after another (English only), repeated to ``seconds``."""
     gap = np.zeros(int(GAP_S * SAMPLE_RATE), np.float32)
     pieces, total, i = [], 0, 0
     target = int(seconds * SAMPLE_RATE)

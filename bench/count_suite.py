@@ -2,7 +2,7 @@
 
 Run from the repository root: ``python -m bench.count_suite`` (about 2 minutes on 1 core).
 
-Three sets, all built from the voices in shared/data (see ``bench.synth``):
+Three sets, all built from the voices in tests/data (see ``bench.synth``):
 
 * ``mix``: k distinct voices (1..8, 4 recordings each), some resampled 0.85x/1.17x. Voices
   from different recordings also differ in channel, so this set is easier than a meeting.

@@ -1,4 +1,4 @@
-"""Stitched test recordings with known speakers, built from the reference audio in shared/data.
+"""Stitched test recordings with known speakers, built from the reference audio in tests/data.
 
 Voices: the two phone-call speakers of sample.wav and the two AMI speakers of dev00/dev01
 (cut out where the reference says exactly one of them talks), J. F. Kennedy (jfk.flac), the

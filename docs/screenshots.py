@@ -3,7 +3,7 @@
     python -m docs.screenshots            (or: python docs/screenshots.py)
 
 Starts the app on free ports with a data folder of its own (the machine's Redis, or one it starts),
-analyses three recordings from ../shared/data through the Analyze page, names the speakers of
+analyses three recordings from tests/data through the Analyze page, names the speakers of
 sample.wav after what they say, and saves:
 
 - docs/task-page.png      the task page of sample.wav: transcript and timeline

@@ -2,7 +2,7 @@
 
 All of these are frozen dataclasses so a stage can never change what an earlier stage produced;
 pure steps return new objects instead. ``AnalysisResult.to_dict`` gives the JSON that is stored in
-the task table, exported, and returned by the CLI and the API (see DESIGN.md).
+the task table, exported, and returned by the CLI and the API (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, 
 
 
 def make_app(settings: Settings) -> Celery:
-    """A Celery app for ``settings`` with the reliability options DESIGN.md asks for."""
+    """A Celery app for ``settings`` with the reliability options docs/RELIABILITY.md explains."""
     celery = Celery(
         "fastaudio",
         broker=settings.celery_broker_url,
