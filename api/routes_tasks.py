@@ -19,7 +19,7 @@ from services.results.exports import FORMATS, render
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult
 from services.store.task_query import TaskFilter
-from services.store.tasks_repo import SearchHit, TaskView
+from services.store.task_views import SearchHit, TaskView
 from services.store.transcript_index import snippet_pieces
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.results.edits import Edits, apply_edits
 from services.schema import AnalysisResult
-from services.store.tasks_repo import TaskView
+from services.store.task_views import TaskView
 
 Status = Literal["queued", "processing", "completed", "failed", "cancelled"]
 

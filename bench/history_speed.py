@@ -88,7 +88,7 @@ def make_result(
 
 
 def fill(repo, count: int, seed: int = 7) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """``count`` tasks over the last year, written in batches the way TaskRepo.complete writes them."""
+    """``count`` tasks over the last year, written in batches the way TaskLifecycle.complete writes them."""
     from services.store import transcript_index
     from services.store.models import ProcessingTask, Recording, TranscriptSegment, utcnow
 

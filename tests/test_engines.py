@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from bench.whisper_checkpoint import tiny_en_checkpoint
 from services.analysis.asr.transcribe import FasterWhisperEngine, WhisperConfig, resolve_model_dir
 from services.analysis.asr.transcribe_openai import OpenAIWhisperEngine
 from services.analysis.audio import decode
@@ -22,7 +23,6 @@ from services.analysis.pipeline import BuiltinDiarizer, analyze
 from services.config import Settings
 from services.errors import ModelNotAvailable
 from services.schema import Transcript
-from bench.whisper_checkpoint import tiny_en_checkpoint
 from tests.helpers import normalize
 
 JFK = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"

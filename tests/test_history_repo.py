@@ -405,7 +405,7 @@ def test_migration_0004_goes_down_and_up_again(tmp_path: Path) -> None:
 
 
 def test_a_very_common_word_comes_most_recently_indexed_first(repo: TaskRepo) -> None:
-    from services.store.tasks_repo import SEARCH_COUNT_CAP
+    from services.store.task_views import SEARCH_COUNT_CAP
 
     older = _task(repo, "older.wav", result=_result(*(["we said hello"] * (SEARCH_COUNT_CAP // 2 + 1))))
     newer = _task(repo, "newer.wav", result=_result(*(["hello again"] * (SEARCH_COUNT_CAP // 2 + 1))))

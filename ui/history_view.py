@@ -15,8 +15,10 @@ from services.jobs.deletion import delete_task
 from services.results.exports import short_clock
 from services.storage.files import Storage
 from services.store.models import STATUSES
+from services.store.task_queries import TaskQueries
 from services.store.task_query import SORTS, TaskFilter
-from services.store.tasks_repo import SEARCH_COUNT_CAP, SearchPage, TaskRepo, TaskView
+from services.store.task_views import SEARCH_COUNT_CAP, SearchPage, TaskView
+from services.store.tasks_repo import TaskRepo
 from services.store.transcript_index import snippet_pieces
 from ui.format import ago, duration_label, highlighted, seconds_param, status_label
 
@@ -135,7 +137,7 @@ def render_tasks(repo: TaskRepo, storage: Storage, controls: Controls, page_size
     render_pagination(pages)
 
 
-def render_search(repo: TaskRepo, controls: Controls, page_size: int) -> None:
+def render_search(repo: TaskQueries, controls: Controls, page_size: int) -> None:
     """A page of the transcript segments that match the search (within the filters), and the pagination."""
     most = -(-(SEARCH_COUNT_CAP + 1) // page_size)
     page = current_page(most)

@@ -10,7 +10,8 @@ import streamlit as st
 from services.errors import TaskAlreadyFinished, TaskNotFound
 from services.jobs.cancellation import cancel_task
 from services.jobs.waiting import Wait
-from services.store.tasks_repo import TaskRepo, TaskView
+from services.store.task_views import TaskView
+from services.store.tasks_repo import TaskRepo
 from ui.format import queue_label, stage_label, status_label, time_left_label
 
 TASK_PAGE = "pages/task.py"

@@ -13,7 +13,7 @@ from services.errors import FastAudioError, InvalidOptions
 from services.jobs.reruns import can_rediarize, request_rediarization, retry_failed
 from services.results.edits import Edits
 from services.runtime.context import AppContext
-from services.store.tasks_repo import TaskView
+from services.store.task_views import TaskView
 from worker.celery_app import enqueue_job
 
 PENDING_KEY = "task_rerun_pending"

@@ -11,7 +11,7 @@ import streamlit as st
 from services.results.edits import apply_edits
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult
-from services.store.tasks_repo import TaskView
+from services.store.task_views import TaskView
 from ui.exports_view import render_downloads
 from ui.format import ago, duration_label, engines_label, size_label, stage_label, status_label
 from ui.player import current_moment, render_player

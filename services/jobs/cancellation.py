@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from services.errors import TaskAlreadyFinished
-from services.store.tasks_repo import TaskRepo, TaskView
+from services.store.task_views import TaskView
+from services.store.tasks_repo import TaskRepo
 
 
 def cancel_task(task_id: str, *, repo: TaskRepo) -> TaskView:

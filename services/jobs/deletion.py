@@ -6,12 +6,13 @@ import logging
 
 from services.errors import StorageError, TaskNotFound
 from services.storage.files import Storage
-from services.store.tasks_repo import TaskRepo, TaskView
+from services.store.task_lifecycle import TaskLifecycle
+from services.store.task_views import TaskView
 
 log = logging.getLogger(__name__)
 
 
-def delete_task(task_id: str, *, repo: TaskRepo, storage: Storage) -> TaskView:
+def delete_task(task_id: str, *, repo: TaskLifecycle, storage: Storage) -> TaskView:
     """Remove a task (and its recording and stored file when nothing else uses them).
 
     The rows go first, so the task disappears for everyone at once; a file that cannot be

@@ -10,7 +10,7 @@ import logging
 import threading
 from types import TracebackType
 
-from services.store.tasks_repo import TaskRepo
+from services.store.task_lifecycle import TaskLifecycle
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 class Heartbeat:
     """``with Heartbeat(repo, task_id, worker, interval):`` beats every ``interval`` seconds."""
 
-    def __init__(self, repo: TaskRepo, task_id: str, worker: str, interval: float) -> None:
+    def __init__(self, repo: TaskLifecycle, task_id: str, worker: str, interval: float) -> None:
         self.repo = repo
         self.task_id = task_id
         self.worker = worker

@@ -10,7 +10,7 @@ from typing import Callable
 from sqlalchemy.exc import OperationalError
 
 from services.errors import TaskCancelled
-from services.store.tasks_repo import TaskRepo
+from services.store.task_lifecycle import TaskLifecycle
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class ProgressWriter:
 
     def __init__(
         self,
-        repo: TaskRepo,
+        repo: TaskLifecycle,
         task_id: str,
         *,
         min_interval: float = MIN_INTERVAL_S,

@@ -27,7 +27,8 @@ from services.results.edits import Edits, carry_over
 from services.schema import AnalysisResult
 from services.store.artifacts_repo import ArtifactRepo
 from services.store.edits_repo import EditsRepo
-from services.store.tasks_repo import TaskRepo, TaskView
+from services.store.task_views import TaskView
+from services.store.tasks_repo import TaskRepo
 
 NO_EMBEDDINGS = (
     "The voice embeddings of this analysis were not saved (it was made before re-runs were possible, "

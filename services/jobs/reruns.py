@@ -18,7 +18,8 @@ from services.jobs.submissions import QUEUE_DOWN_MESSAGE
 from services.storage.files import Storage
 from services.store.artifacts_repo import ArtifactRepo
 from services.store.models import COMPLETED, FAILED
-from services.store.tasks_repo import TaskRepo, TaskView
+from services.store.task_views import TaskView
+from services.store.tasks_repo import TaskRepo
 
 log = logging.getLogger(__name__)
 

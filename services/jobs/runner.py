@@ -32,7 +32,8 @@ from services.schema import AnalysisResult
 from services.storage.files import Storage
 from services.store.artifacts_repo import ArtifactRepo
 from services.store.models import CANCELLED, PROCESSING, QUEUED, utcnow
-from services.store.tasks_repo import TaskRepo, TaskView
+from services.store.task_views import TaskView
+from services.store.tasks_repo import TaskRepo
 
 log = logging.getLogger(__name__)
 

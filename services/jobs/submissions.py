@@ -18,7 +18,8 @@ from services.analysis.pipeline import AnalysisOptions
 from services.config import Settings
 from services.errors import FastAudioError, UploadTooLarge
 from services.storage.files import Storage, safe_name
-from services.store.tasks_repo import TaskRepo, TaskView
+from services.store.task_views import TaskView
+from services.store.tasks_repo import TaskRepo
 
 log = logging.getLogger(__name__)
 

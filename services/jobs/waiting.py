@@ -1,6 +1,6 @@
 """What a person waiting for a task wants to know: place in the queue and time left.
 
-Reads the task table (``TaskRepo``) and hands the numbers to ``services.jobs.eta``.
+Reads the task table (``TaskQueries``) and hands the numbers to ``services.jobs.eta``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from datetime import datetime
 
 from services.jobs.eta import processing_rate, queued_left, running_left
 from services.store.models import PROCESSING, QUEUED, utcnow
-from services.store.tasks_repo import TaskRepo, TaskView
+from services.store.task_queries import TaskQueries
+from services.store.task_views import TaskView
 
 RECENT_RUNS = 20
 """How many recently completed analyses the speed is measured over."""
@@ -27,7 +28,7 @@ class Wait:
     """Whether the speed comes from completed analyses (False: the default guess)."""
 
 
-def estimate_wait(task: TaskView, repo: TaskRepo, *, now: datetime | None = None) -> Wait:
+def estimate_wait(task: TaskView, repo: TaskQueries, *, now: datetime | None = None) -> Wait:
     """Queue position and time left of ``task`` (a final task has neither)."""
     if task.status not in (QUEUED, PROCESSING):
         return Wait(None, None, False)

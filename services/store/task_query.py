@@ -1,7 +1,7 @@
 """Which tasks a list shows and in what order: History's filters and sort keys as SQL.
 
-``TaskFilter`` and ``SORTS`` are shared by ``TaskRepo.list_tasks``, ``TaskRepo.count`` and
-``TaskRepo.search``, so a filter means the same thing in the table and in search results. Every
+``TaskFilter`` and ``SORTS`` are shared by ``TaskQueries.list_tasks``, ``TaskQueries.count`` and
+``TaskQueries.search``, so a filter means the same thing in the table and in search results. Every
 condition and order is SQL: paging stays in the database however many tasks there are.
 """
 

@@ -4,7 +4,7 @@ search over it in the database's own dialect.
 SQLite: the FTS5 table ``transcript_fts`` indexes ``transcript_segments.text`` (external content;
 triggers keep it in step, see migration ``0004_search``). PostgreSQL: a GIN index over
 ``to_tsvector('simple', text)``. Both use word tokens without stemming, so a query finds the same
-segments on either. ``TaskRepo`` calls these inside its own transactions.
+segments on either. ``TaskLifecycle`` and ``TaskQueries`` call these inside its own transactions.
 """
 
 from __future__ import annotations
