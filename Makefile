@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: run test venv dev bench clean browser screenshots
+.PHONY: run test venv dev bench clean browser screenshots contracts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,11 @@ browser:
 		&& (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 		|| echo "note: no chromium; browser tests will be skipped"; }
 
-test: $(DEV) browser
+# The import contracts of docs/ARCHITECTURE.md (pyproject.toml, [tool.importlinter]).
+contracts: $(DEV)
+	$(BIN)/lint-imports
+
+test: $(DEV) browser contracts
 	$(BIN)/python -m pytest
 
 # The README's pictures (docs/*.png), from the running app in headless Chromium; the emoji font

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from services.analysis.pipeline import AnalysisOptions
+from services.analysis.options import AnalysisOptions
 from services.config import get_settings
 from services.errors import FastAudioError
 from services.results.exports import FORMATS, render
@@ -60,16 +60,15 @@ def _emit(body: str | bytes) -> None:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from services.jobs.submissions import submit
+    from services.jobs.submissions import ANALYZE, submit
     from services.runtime.context import get_context
-    from worker.celery_app import enqueue
 
     ctx = get_context()
     path = Path(args.file)
     with open(path, "rb") as data:
         submission = submit(
             filename=path.name, data=data, options=_options(args), repo=ctx.repo, storage=ctx.storage,
-            settings=ctx.settings, enqueue=enqueue,
+            settings=ctx.settings, enqueue=ctx.queue.enqueuer(ANALYZE),
         )  # fmt: skip
     task = submission.task
     print(f"task {task.id}: {task.status}. {submission.message}", file=sys.stderr)

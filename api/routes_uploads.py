@@ -24,12 +24,9 @@ from api.deps import app_context
 from api.errors import error_responses, status_for
 from api.params import whole_number
 from api.schemas import ErrorOut, SubmissionOut
-from services.analysis.pipeline import AnalysisOptions
+from services.analysis.options import SPEAKER_LIMIT, AnalysisOptions
 from services.jobs.submissions import ANALYZE, VAD_RECORDING, submit
 from services.runtime.context import AppContext
-from worker.celery_app import enqueuer
-
-MAX_SPEAKERS = 20  # the Analyze page's limit too
 
 router = APIRouter(tags=["uploads"])
 
@@ -43,7 +40,7 @@ def _unset(value: Any) -> Any:
     return None if isinstance(value, str) and value.strip().lower() in ("", "null") else whole_number(value)
 
 
-SpeakerCount = Annotated[Annotated[int, Field(ge=1, le=MAX_SPEAKERS)] | None, BeforeValidator(_unset), Form()]
+SpeakerCount = Annotated[Annotated[int, Field(ge=1, le=SPEAKER_LIMIT)] | None, BeforeValidator(_unset), Form()]
 
 # A failed-at-upload task answers with its SubmissionOut; a request refused before that with an ErrorOut.
 RESPONSES: dict[int | str, dict[str, object]] = {
@@ -79,7 +76,7 @@ def _submit(request: Request, ctx: AppContext, file: UploadFile, options: Analys
         repo=ctx.repo,
         storage=ctx.storage,
         settings=ctx.settings,
-        enqueue=enqueuer(kind),
+        enqueue=ctx.queue.enqueuer(kind),
         kind=kind,
     )
     task = submission.task

@@ -21,7 +21,8 @@ from bench.corpus import JFK_TEXT, LICENSE_END_S, LICENSE_TEXT, STEREO_TEXT, dat
 from bench.der import score
 from services.analysis.audio import decode, decode_channels
 from services.analysis.engines import make_diarizer, make_transcriber
-from services.analysis.pipeline import AnalysisOptions, analyze, analyze_file
+from services.analysis.options import AnalysisOptions
+from services.analysis.pipeline import analyze, analyze_file
 from services.config import Settings
 from services.schema import SAMPLE_RATE, AnalysisResult
 

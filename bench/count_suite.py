@@ -23,7 +23,8 @@ import numpy as np
 
 from bench.der import score_turns
 from bench.synth import Stitched, conversation, round_robin, voice_pools, with_speed_variants
-from services.analysis.diarization.diarize import SpeakerOptions, assign_turns, embed_speech
+from services.analysis.diarization.diarize import assign_turns, embed_speech
+from services.analysis.options import SpeakerOptions
 
 SAME_FAMILY = ["MEE009", "MEE012", "speaker90", "speaker91"]
 

@@ -20,7 +20,8 @@ import numpy as np
 
 from bench.der import score, score_turns
 from bench.synth import DATA, decode, long_recording, round_robin, stitched_three, voice_pools
-from services.analysis.diarization.diarize import SpeakerOptions, assign_turns, embed_speech
+from services.analysis.diarization.diarize import assign_turns, embed_speech
+from services.analysis.options import SpeakerOptions
 from services.schema import SpeakerTurn
 
 

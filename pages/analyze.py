@@ -9,12 +9,11 @@ from datetime import datetime
 
 import streamlit as st
 
-from services.analysis.pipeline import AnalysisOptions
+from services.analysis.options import SPEAKER_LIMIT, AnalysisOptions
 from services.errors import InvalidOptions
 from services.jobs.submissions import ANALYZE, VAD_RECORDING, submit
 from services.runtime.context import get_context
 from ui.queue_view import render_batch
-from worker.celery_app import enqueuer
 
 AUDIO_TYPES = [
     "wav",
@@ -87,11 +86,13 @@ mode = st.radio(
 )
 options_input: dict[str, int] = {}
 if mode == "I know how many":
-    options_input["num_speakers"] = st.number_input("Number of speakers", 1, 20, 2, key="analyze_num_speakers")
+    options_input["num_speakers"] = st.number_input(
+        "Number of speakers", 1, SPEAKER_LIMIT, 2, key="analyze_num_speakers"
+    )
 elif mode == "Between…":
     low, high = st.columns(2)
-    options_input["min_speakers"] = low.number_input("At least", 1, 20, 1, key="analyze_min_speakers")
-    options_input["max_speakers"] = high.number_input("At most", 1, 20, 4, key="analyze_max_speakers")
+    options_input["min_speakers"] = low.number_input("At least", 1, SPEAKER_LIMIT, 1, key="analyze_min_speakers")
+    options_input["max_speakers"] = high.number_input("At most", 1, SPEAKER_LIMIT, 4, key="analyze_max_speakers")
 
 if st.button("Analyze", type="primary", disabled=not inputs, key="analyze_submit"):
     try:
@@ -107,7 +108,7 @@ if st.button("Analyze", type="primary", disabled=not inputs, key="analyze_submit
                 repo=ctx.repo,
                 storage=ctx.storage,
                 settings=ctx.settings,
-                enqueue=enqueuer(kind),
+                enqueue=ctx.queue.enqueuer(kind),
                 kind=kind,
             )
             for name, data in inputs[:MAX_BATCH]

@@ -6,15 +6,15 @@ import streamlit as st
 from sqlalchemy import text
 
 from services.runtime.context import get_context
+from services.runtime.monitor import queue_health
 from services.storage.files import LocalStorage
 from services.store.models import STATUSES
 from ui.format import ago, size_label, status_label
-from worker.monitor import queue_health
 
 ctx = get_context()
 st.title("System")
 
-health = queue_health()
+health = queue_health(ctx.settings, ctx.queue.app)
 db_ok = True
 try:
     with ctx.repo.engine.connect() as conn:

@@ -10,9 +10,9 @@ import streamlit as st
 from services.jobs.submissions import QUEUE_DOWN_MESSAGE
 from services.jobs.waiting import estimate_wait
 from services.runtime.context import get_context
+from services.runtime.monitor import broker_reachable
 from ui.queue_view import render_cancel, render_cancelled, render_wait
 from ui.results import render_failure, render_header, render_progress, render_result
-from worker.monitor import broker_reachable
 
 ctx = get_context()
 task_id = st.query_params.get("task")
@@ -36,7 +36,7 @@ if not task.is_final:
         current = ctx.repo.get(task.id)
         if current is None or current.is_final:
             st.rerun()  # the whole page re-renders with the result
-        if current.status == "queued" and not broker_reachable():
+        if current.status == "queued" and not broker_reachable(ctx.settings):
             st.warning(QUEUE_DOWN_MESSAGE, icon="📭")
         render_progress(current)
         render_wait(estimate_wait(current, ctx.repo))

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from services.analysis.pipeline import AnalysisOptions
+from services.analysis.options import AnalysisOptions
 from services.config import Settings
 from services.jobs.submissions import Submission, submit
 from services.runtime.context import AppContext, build_context

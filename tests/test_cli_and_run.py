@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 
 import psutil
-import pytest
 
 from services.runtime.broker import free_port, redis_answers
 from tests.helpers import ROOT, child_env, normalize, wait_for

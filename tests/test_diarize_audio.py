@@ -7,7 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from services.analysis.diarization.diarize import SpeakerOptions, SpeechEmbeddings, assign_turns, diarize, embed_speech
+from services.analysis.diarization.diarize import SpeechEmbeddings, assign_turns, diarize, embed_speech
+from services.analysis.options import SpeakerOptions
 from services.schema import SpeakerTurn
 from tests.helpers import decode_reference as decode
 

@@ -184,7 +184,7 @@ def test_a_local_pipeline_runs_offline_with_telemetry_off(
     from pyannote.audio.telemetry.metrics import is_metrics_enabled
 
     from services.analysis.audio import decode
-    from services.analysis.diarization.diarize import SpeakerOptions
+    from services.analysis.options import SpeakerOptions
     from services.analysis.pipeline import analyze
 
     monkeypatch.setenv("PYANNOTE_METRICS_ENABLED", "true")  # as pyannote's own default config would have it
@@ -219,7 +219,7 @@ def test_a_pipeline_that_names_models_on_the_hub_is_not_downloaded(
     from huggingface_hub import constants
 
     from services.analysis.audio import decode
-    from services.analysis.diarization.diarize import SpeakerOptions
+    from services.analysis.options import SpeakerOptions
 
     looked_up: list[str] = []
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from services.analysis.diarization import clustering, resegment
-from services.analysis.diarization.diarize import SpeakerOptions, SpeechEmbeddings, assign_turns, label_turns
+from services.analysis.diarization.diarize import SpeechEmbeddings, assign_turns, label_turns
 from services.analysis.diarization.refine import apply_words
+from services.analysis.options import SpeakerOptions
 from services.analysis.vad import VadParams, speech_regions
 from services.schema import Word
 
@@ -147,7 +148,7 @@ def test_invalid_options_raise(kwargs):
 
 
 def test_valid_options():
-    assert SpeakerOptions().bounds() == (1, clustering.MAX_SPEAKERS)
-    assert SpeakerOptions(min_speakers=2, max_speakers=4).bounds() == (2, 4)
-    assert SpeakerOptions(min_speakers=10).bounds() == (10, 10)
+    assert SpeakerOptions().bounds(clustering.MAX_SPEAKERS) == (1, clustering.MAX_SPEAKERS)
+    assert SpeakerOptions(min_speakers=2, max_speakers=4).bounds(clustering.MAX_SPEAKERS) == (2, 4)
+    assert SpeakerOptions(min_speakers=10).bounds(clustering.MAX_SPEAKERS) == (10, 10)
     SpeakerOptions(num_speakers=3, min_speakers=3, max_speakers=3)

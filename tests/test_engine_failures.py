@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from services.analysis.pipeline import AnalysisOptions
+from services.analysis.options import AnalysisOptions
 from services.jobs.submissions import submit
 from services.runtime.context import AppContext
 from tests.helpers import child_env, start_worker, stop_process, wait_for

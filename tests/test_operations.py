@@ -16,10 +16,10 @@ from services.jobs.housekeeping import clean_up
 from services.jobs.reaper import reap
 from services.runtime.broker import free_port
 from services.runtime.context import AppContext
+from services.runtime.monitor import task_ids_in_broker
 from services.store.models import utcnow
 from tests.helpers import ROOT, child_env, stop_process, wait_for
 from worker.celery_app import enqueue, make_app
-from worker.monitor import task_ids_in_broker
 
 
 def test_celery_inspect_active_answers(worker, environment: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
@@ -84,9 +84,9 @@ def test_message_ids_in_the_broker_are_task_ids(ctx: AppContext, monkeypatch: py
     try:
         idle = make_app(get_settings())
         task = ctx.repo.create(filename="x.wav", stored_path=None, size_bytes=1, duration=1.0)
-        before = task_ids_in_broker()
+        before = task_ids_in_broker(get_settings())
         enqueue(task.id, via=idle)
-        after = task_ids_in_broker()
+        after = task_ids_in_broker(get_settings())
         assert before is not None and task.id not in before
         assert after is not None and task.id in after
     finally:

@@ -87,10 +87,12 @@ def test_task_page_shows_progress_while_queued(ctx: AppContext) -> None:
 def test_queued_task_page_says_when_the_queue_is_unreachable(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
     from services.config import get_settings
     from services.runtime.broker import free_port
+    from services.runtime.context import get_context
 
     task = ctx.repo.create(filename="waiting.wav", stored_path=None, size_bytes=1, duration=1.0)
     monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
     get_settings.cache_clear()
+    get_context.cache_clear()  # the page reaches the queue through the context's settings
     try:
         at = app_test("pages/task.py", task=task.id)
         at.run()
@@ -99,6 +101,7 @@ def test_queued_task_page_says_when_the_queue_is_unreachable(ctx: AppContext, mo
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+        get_context.cache_clear()
 
 
 def test_task_page_shows_the_error_of_a_failed_task(ctx: AppContext) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from services.analysis.pipeline import AnalysisOptions, analyze_file
+from services.analysis.options import AnalysisOptions
+from services.analysis.pipeline import analyze_file
 from tests.helpers import normalize
 
 JFK = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from services.analysis.artifacts import EMBEDDINGS, TRANSCRIPT, Artifacts
-from services.analysis.pipeline import AnalysisOptions
+from services.analysis.options import AnalysisOptions
 from services.analysis.trim import analyze_trimmed_file
 from services.errors import RerunNotPossible
 from services.jobs.rediarize import NO_EMBEDDINGS, rediarize, run_rediarization
 from services.jobs.reruns import request_rediarization, retry_failed
 from services.jobs.runner import Outcome
-from services.results.edits import Edits, SegmentEdit, SpeakerLabel
+from services.results.edits import SegmentEdit
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult
 from tests.tasks import copy_task

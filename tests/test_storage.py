@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.analysis.pipeline import AnalysisOptions
+from services.analysis.options import AnalysisOptions
 from services.config import Settings
 from services.errors import StorageError
 from services.jobs.submissions import submit

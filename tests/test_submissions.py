@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.analysis.pipeline import AnalysisOptions
+from services.analysis.options import AnalysisOptions
 from services.config import Settings
 from services.jobs.submissions import QUEUE_DOWN_MESSAGE, submit
 from services.runtime.broker import free_port

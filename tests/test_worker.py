@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from services.analysis.pipeline import STAGE_SHARES, AnalysisOptions
+from services.analysis.options import AnalysisOptions
+from services.analysis.pipeline import STAGE_SHARES
 from services.jobs.submissions import submit
 from services.runtime.context import AppContext
 from tests.helpers import normalize

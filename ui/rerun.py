@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.analysis.pipeline import AnalysisOptions
+from services.analysis.options import SPEAKER_LIMIT, AnalysisOptions
 from services.errors import FastAudioError, InvalidOptions
 from services.jobs.reruns import can_rediarize, request_rediarization, retry_failed
 from services.results.edits import Edits
 from services.runtime.context import AppContext
 from services.store.task_views import TaskView
-from worker.celery_app import enqueue_job
 
 PENDING_KEY = "task_rerun_pending"
 AUTO, EXACTLY, BETWEEN = "Detect automatically", "Exactly", "Between"
@@ -72,12 +71,16 @@ def _choose_options(task: TaskView, speakers: int) -> AnalysisOptions | None:
     mode = st.radio("Number of speakers", [AUTO, EXACTLY, BETWEEN], key="task_rerun_mode", horizontal=True)
     try:
         if mode == EXACTLY:
-            n = st.number_input("Speakers", 1, 20, max(1, min(20, speakers + 1)), key="task_rerun_num")
+            n = st.number_input(
+                "Speakers", 1, SPEAKER_LIMIT, max(1, min(SPEAKER_LIMIT, speakers + 1)), key="task_rerun_num"
+            )
             return AnalysisOptions(num_speakers=int(n))
         if mode == BETWEEN:
             low, high = st.columns(2)
-            lo = low.number_input("At least", 1, 20, 1, key="task_rerun_min")
-            hi = high.number_input("At most", 1, 20, max(2, min(20, speakers + 1)), key="task_rerun_max")
+            lo = low.number_input("At least", 1, SPEAKER_LIMIT, 1, key="task_rerun_min")
+            hi = high.number_input(
+                "At most", 1, SPEAKER_LIMIT, max(2, min(SPEAKER_LIMIT, speakers + 1)), key="task_rerun_max"
+            )
             return AnalysisOptions(min_speakers=int(lo), max_speakers=int(hi))
         return AnalysisOptions()
     except InvalidOptions as exc:
@@ -96,7 +99,9 @@ def _cancel() -> None:
 def _confirm(task_id: str, options: AnalysisOptions, ctx: AppContext) -> None:
     st.session_state[PENDING_KEY] = None
     try:
-        rerun = request_rediarization(task_id, options, repo=ctx.repo, artifacts=ctx.artifacts, enqueue=enqueue_job)
+        rerun = request_rediarization(
+            task_id, options, repo=ctx.repo, artifacts=ctx.artifacts, enqueue=ctx.queue.enqueue_job
+        )
     except FastAudioError as exc:
         st.toast(str(exc), icon="⚠️")
         return
@@ -110,7 +115,9 @@ def render_retry(task: TaskView, ctx: AppContext) -> None:
 
 def _retry(task_id: str, ctx: AppContext) -> None:
     try:
-        rerun = retry_failed(task_id, repo=ctx.repo, storage=ctx.storage, artifacts=ctx.artifacts, enqueue=enqueue_job)
+        rerun = retry_failed(
+            task_id, repo=ctx.repo, storage=ctx.storage, artifacts=ctx.artifacts, enqueue=ctx.queue.enqueue_job
+        )
     except FastAudioError as exc:
         st.toast(str(exc), icon="⚠️")
         return

@@ -18,9 +18,9 @@ from services.jobs.reaper import reap
 from services.jobs.rediarize import run_rediarization
 from services.jobs.runner import AnalyzeFile, JobPolicy, Outcome, RunResult, is_transient, run_analysis
 from services.runtime.context import get_context
+from services.runtime.monitor import task_ids_in_broker
 from worker.celery_app import ANALYZE_TASK, HOUSEKEEPING_TASK, REAP_TASK, REDIARIZE_TASK, VAD_TASK, app, enqueue_job
 from worker.held import recover_orphans
-from worker.monitor import task_ids_in_broker
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def reap_tasks() -> dict[str, int]:
     report = reap(
         ctx.repo,
         enqueue=enqueue_job,
-        in_broker=task_ids_in_broker(),
+        in_broker=task_ids_in_broker(s),
         max_attempts=s.max_attempts,
         stale_after_s=s.stale_after_seconds,
         requeue_after_s=s.requeue_after_seconds,

@@ -18,13 +18,15 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from services.analysis.diarization.diarize import SpeechEmbeddings
 from services.errors import RerunNotPossible
 from services.schema import Segment, Transcript
+
+if TYPE_CHECKING:  # the diarization stack (SciPy) loads only where embeddings are read back
+    from services.analysis.diarization.diarize import SpeechEmbeddings
 
 TRANSCRIPT = "transcript.json"
 EMBEDDINGS = "embeddings.npz"
@@ -123,6 +125,8 @@ def _npz(e: SpeechEmbeddings) -> bytes:
 
 
 def _embeddings(blob: bytes) -> SpeechEmbeddings:
+    from services.analysis.diarization.diarize import SpeechEmbeddings
+
     with np.load(io.BytesIO(blob), allow_pickle=False) as data:
         return SpeechEmbeddings(
             speech=tuple((float(a), float(b)) for a, b in data["speech"]),

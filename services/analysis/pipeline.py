@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -24,11 +24,11 @@ from services.analysis.asr.transcribe import Transcriber
 from services.analysis.assign import assign_speakers
 from services.analysis.audio import decode_channels
 from services.analysis.channels import channels_are_distinct, embed_channels
-from services.analysis.diarization.diarize import SpeakerOptions, SpeechEmbeddings, assign_turns, embed_speech
+from services.analysis.diarization.diarize import SpeechEmbeddings, assign_turns, embed_speech
 from services.analysis.diarization.embedder import Embedder
+from services.analysis.options import AnalysisOptions, SpeakerOptions
 from services.analysis.turns import speakers_of
 from services.analysis.vad import asr_regions, speech_probabilities
-from services.errors import InvalidOptions
 from services.schema import SAMPLE_RATE, AnalysisResult, SpeakerTurn, Transcript, Word
 
 ProgressCallback = Callable[[str, float], None]
@@ -36,35 +36,6 @@ ArtifactsCallback = Callable[[Artifacts], None]
 
 # The share of the whole run each stage takes, measured on CPU with tiny.en (see docs/BENCHMARKS.md).
 STAGE_SHARES = {"decode": 0.02, "vad": 0.08, "transcribe": 0.6, "diarize": 0.25, "cluster": 0.02, "merge": 0.03}
-
-
-@dataclass(frozen=True)
-class AnalysisOptions:
-    """What a user can choose for one analysis."""
-
-    num_speakers: int | None = None
-    min_speakers: int | None = None
-    max_speakers: int | None = None
-
-    def __post_init__(self) -> None:
-        try:
-            self.speaker_options()
-        except ValueError as exc:
-            raise InvalidOptions(str(exc)) from exc
-
-    def speaker_options(self) -> SpeakerOptions:
-        return SpeakerOptions(self.num_speakers, self.min_speakers, self.max_speakers)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> AnalysisOptions:
-        data = data or {}
-        return cls(**{k: (int(v) if v is not None else None) for k, v in data.items() if k in _OPTION_FIELDS})
-
-
-_OPTION_FIELDS = ("num_speakers", "min_speakers", "max_speakers")
 
 
 class Diarizer(Protocol):

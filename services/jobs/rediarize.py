@@ -18,7 +18,8 @@ from dataclasses import replace
 from typing import Callable
 
 from services.analysis.artifacts import Artifacts
-from services.analysis.pipeline import AnalysisOptions, BuiltinDiarizer, ReclusteringDiarizer, assemble
+from services.analysis.options import AnalysisOptions
+from services.analysis.pipeline import BuiltinDiarizer, ReclusteringDiarizer, assemble
 from services.analysis.trim import map_result
 from services.errors import RerunNotPossible
 from services.jobs.progress import ProgressWriter

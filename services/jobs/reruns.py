@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from services.analysis.artifacts import EMBEDDINGS
-from services.analysis.pipeline import AnalysisOptions
+from services.analysis.options import AnalysisOptions
 from services.errors import RerunNotPossible
 from services.jobs.rediarize import NO_EMBEDDINGS
 from services.jobs.submissions import QUEUE_DOWN_MESSAGE

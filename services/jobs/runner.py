@@ -24,7 +24,8 @@ from sqlalchemy.exc import OperationalError
 
 from services.analysis.artifacts import Artifacts
 from services.analysis.asr.transcribe import Transcriber
-from services.analysis.pipeline import AnalysisOptions, BuiltinDiarizer, Diarizer, analyze_file
+from services.analysis.options import AnalysisOptions
+from services.analysis.pipeline import BuiltinDiarizer, Diarizer, analyze_file
 from services.errors import FastAudioError, OutOfMemory, TaskCancelled, UnsupportedAudio
 from services.jobs.heartbeat import Heartbeat
 from services.jobs.progress import ProgressWriter

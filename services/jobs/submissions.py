@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
 from services.analysis.audio import probe, too_long
-from services.analysis.pipeline import AnalysisOptions
+from services.analysis.options import AnalysisOptions
 from services.config import Settings
 from services.errors import FastAudioError, UploadTooLarge
 from services.storage.files import Storage, safe_name

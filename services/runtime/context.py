@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from services.config import Settings, get_settings
+from services.runtime.queue import JobQueue
 from services.storage.files import Storage, open_storage
 from services.store.artifacts_repo import ArtifactRepo
 from services.store.db import get_engine, migrate
@@ -22,6 +23,8 @@ class AppContext:
     """Analysts' corrections (speaker names, merges, corrected segments)."""
     artifacts: ArtifactRepo
     """What analyses left for re-runs (transcripts, voice embeddings)."""
+    queue: JobQueue
+    """Sends task rows to the workers; builds its Celery app on the first send."""
 
 
 def build_context(settings: Settings, *, run_migrations: bool = True) -> AppContext:
@@ -35,6 +38,7 @@ def build_context(settings: Settings, *, run_migrations: bool = True) -> AppCont
         storage=open_storage(settings),
         edits=EditsRepo(engine),
         artifacts=ArtifactRepo(engine),
+        queue=JobQueue(settings),
     )
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from services.analysis.diarization import clustering, refine, resegment
 from services.analysis.diarization.embedder import Embedder, ResemblyzerEmbedder
 from services.analysis.diarization.embeddings import window_grid
+from services.analysis.options import SpeakerOptions
 from services.analysis.vad import VadParams, speech_probabilities, speech_regions
 from services.schema import SAMPLE_RATE, SpeakerTurn, Word
 
@@ -36,38 +37,6 @@ VAD_SHARE = 0.35
 """Part of ``on_progress``'s 0..1 range spent in speech detection."""
 CHANNEL_GAP = 10.0
 """Seconds between channels laid end to end (more than a window, so none spans two)."""
-
-
-@dataclass(frozen=True)
-class SpeakerOptions:
-    """What the user knows about the number of speakers."""
-
-    num_speakers: int | None = None
-    min_speakers: int | None = None
-    max_speakers: int | None = None
-
-    def __post_init__(self) -> None:
-        labels = {"num_speakers": "number of speakers", "min_speakers": "minimum number of speakers",
-                  "max_speakers": "maximum number of speakers"}  # fmt: skip
-        for name, label in labels.items():
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ValueError(f"The {label} must be a whole number, not {value!r}.")
-            if value is not None and value < 1:
-                raise ValueError(f"The {label} must be at least 1.")
-        lo, hi, n = self.min_speakers, self.max_speakers, self.num_speakers
-        if lo is not None and hi is not None and lo > hi:
-            raise ValueError(f"The minimum number of speakers ({lo}) is above the maximum ({hi}).")
-        if n is not None and lo is not None and n < lo:
-            raise ValueError(f"The number of speakers ({n}) is below the minimum ({lo}).")
-        if n is not None and hi is not None and n > hi:
-            raise ValueError(f"The number of speakers ({n}) is above the maximum ({hi}).")
-
-    def bounds(self) -> tuple[int, int]:
-        """(min, max) count for the estimate."""
-        lo = self.min_speakers or 1
-        hi = self.max_speakers or max(clustering.MAX_SPEAKERS, lo)
-        return lo, hi
 
 
 @dataclass(frozen=True)
@@ -198,7 +167,7 @@ def assign_turns(
     """
     if len(emb.vectors) == 0:
         return []
-    lo, hi = options.bounds()
+    lo, hi = options.bounds(clustering.MAX_SPEAKERS)
     labels = clustering.cluster_windows(
         emb.vectors, emb.windows, num_speakers=options.num_speakers, min_speakers=lo, max_speakers=hi
     )

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from services.analysis.diarization.diarize import SpeakerOptions
+from services.analysis.options import SpeakerOptions
 from services.errors import EngineNotInstalled, ModelNotAvailable
 from services.schema import SAMPLE_RATE, SpeakerTurn, Word
 

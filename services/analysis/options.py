@@ -1,0 +1,76 @@
+"""What a user can choose for one analysis, validated without loading any model or SciPy.
+
+The web processes (the API, the Analyze page) check these on every upload, so this module imports
+only the standard library; the diarization stack reads them later, in the worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from services.errors import InvalidOptions
+
+SPEAKER_LIMIT = 20
+"""The most speakers a user may ask for (the API, the Analyze page, the re-run form, the CLI)."""
+
+
+@dataclass(frozen=True)
+class SpeakerOptions:
+    """What the user knows about the number of speakers."""
+
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+
+    def __post_init__(self) -> None:
+        labels = {"num_speakers": "number of speakers", "min_speakers": "minimum number of speakers",
+                  "max_speakers": "maximum number of speakers"}  # fmt: skip
+        for name, label in labels.items():
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"The {label} must be a whole number, not {value!r}.")
+            if value is not None and value < 1:
+                raise ValueError(f"The {label} must be at least 1.")
+        lo, hi, n = self.min_speakers, self.max_speakers, self.num_speakers
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"The minimum number of speakers ({lo}) is above the maximum ({hi}).")
+        if n is not None and lo is not None and n < lo:
+            raise ValueError(f"The number of speakers ({n}) is below the minimum ({lo}).")
+        if n is not None and hi is not None and n > hi:
+            raise ValueError(f"The number of speakers ({n}) is above the maximum ({hi}).")
+
+    def bounds(self, default_max: int) -> tuple[int, int]:
+        """(min, max) count for the estimate; ``default_max`` when the user set no maximum."""
+        lo = self.min_speakers or 1
+        hi = self.max_speakers or max(default_max, lo)
+        return lo, hi
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What a user can choose for one analysis."""
+
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            self.speaker_options()
+        except ValueError as exc:
+            raise InvalidOptions(str(exc)) from exc
+
+    def speaker_options(self) -> SpeakerOptions:
+        return SpeakerOptions(self.num_speakers, self.min_speakers, self.max_speakers)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> AnalysisOptions:
+        data = data or {}
+        return cls(**{k: (int(v) if v is not None else None) for k, v in data.items() if k in _OPTION_FIELDS})
+
+
+_OPTION_FIELDS = ("num_speakers", "min_speakers", "max_speakers")
