@@ -8,10 +8,10 @@ from ui.format import status_label
 st.set_page_config(page_title="FastAudio", page_icon="🎙️", layout="wide")
 
 PAGES = [
-    st.Page("pages/analyze.py", title="Analyze", icon=":material/upload_file:", url_path="analyze", default=True),
-    st.Page("pages/task.py", title="Task", icon=":material/graphic_eq:", url_path="task"),
-    st.Page("pages/history.py", title="History", icon=":material/history:", url_path="history"),
-    st.Page("pages/system.py", title="System", icon=":material/monitor_heart:", url_path="system"),
+    st.Page("app_pages/analyze.py", title="Analyze", icon=":material/upload_file:", url_path="analyze", default=True),
+    st.Page("app_pages/task.py", title="Task", icon=":material/graphic_eq:", url_path="task"),
+    st.Page("app_pages/history.py", title="History", icon=":material/history:", url_path="history"),
+    st.Page("app_pages/system.py", title="System", icon=":material/monitor_heart:", url_path="system"),
 ]
 navigation = st.navigation(PAGES)
 

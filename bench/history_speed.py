@@ -172,7 +172,7 @@ def timed(work: Callable[[], Any], runs: int) -> tuple[float, float]:
 
 
 def page_run(
-    search: str = "", page: str = "pages/history.py", query: dict[str, str] | None = None, **widgets: Any
+    search: str = "", page: str = "app_pages/history.py", query: dict[str, str] | None = None, **widgets: Any
 ) -> Callable[[], None]:
     from streamlit.testing.v1 import AppTest
 
@@ -243,17 +243,17 @@ def main() -> None:
 
         hits = {word: segments(q) for word, q in (("the", '"the"'), ("amer", '"amer"*'), (RARE_WORD, f'"{RARE_WORD}"'))}
     rows: list[tuple[str, tuple[float, float]]] = [
-        ("History page (AppTest run: app.py + pages/history.py)", timed(page_run(), args.runs)),
+        ("History page (AppTest run: app.py + app_pages/history.py)", timed(page_run(), args.runs)),
         ("History page sorted longest first", timed(page_run(history_sort="longest"), args.runs)),
         ("History page searching a phrase (3 hits)", timed(page_run(f'"{PHRASE}"'), args.runs)),
         (f'History page searching "amer" ({hits["amer"]})', timed(page_run("amer"), args.runs)),
         (
             "Task page of a running task (stage, percent, time left)",
-            timed(page_run(page="pages/task.py", query={"task": running}), args.runs),
+            timed(page_run(page="app_pages/task.py", query={"task": running}), args.runs),
         ),
         (
             "Task page of a completed 1-hour recording (player, timeline, transcript, stats, exports)",
-            timed(page_run(page="pages/task.py", query={"task": hour}), args.runs),
+            timed(page_run(page="app_pages/task.py", query={"task": hour}), args.runs),
         ),
         ("count() + list_tasks() page 1", timed(lambda: (repo.count(), repo.list_tasks(limit=50)), args.runs)),
         (

@@ -32,7 +32,7 @@ def test_opening_the_analyze_page_loads_no_model_scipy_or_celery(tmp_path) -> No
         f"os.environ['DATA_DIR'] = {str(tmp_path)!r}\n"
         f"os.environ['DATABASE_URL'] = 'sqlite:///{tmp_path}/fastaudio.db'\n"
         "from tests.helpers import app_test\n"
-        "at = app_test('pages/analyze.py')\n"
+        "at = app_test('app_pages/analyze.py')\n"
         "at.run()\n"
         "assert not at.exception and at.title[0].value == 'Analyze a recording', at.exception\n"
     )

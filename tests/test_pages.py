@@ -22,7 +22,7 @@ def completed_task(ctx: AppContext, data: Path, transcriber) -> str:  # type: ig
 
 
 def test_analyze_upload_creates_a_queued_task_and_opens_it(ctx: AppContext, data: Path) -> None:
-    at = app_test("pages/analyze.py")
+    at = app_test("app_pages/analyze.py")
     at.run()
     assert not at.exception
     assert at.button(key="analyze_submit").disabled
@@ -42,7 +42,7 @@ def test_analyze_upload_creates_a_queued_task_and_opens_it(ctx: AppContext, data
 
 
 def test_task_page_of_a_completed_task_shows_transcript_timeline_and_exports(completed_task: str) -> None:
-    at = app_test("pages/task.py", task=completed_task)
+    at = app_test("app_pages/task.py", task=completed_task)
     at.run()
     assert not at.exception
     assert at.title[0].value == "sample.wav"
@@ -58,7 +58,7 @@ def test_task_page_of_a_completed_task_shows_transcript_timeline_and_exports(com
 
 
 def test_task_page_names_the_engines_that_made_the_result(ctx: AppContext, completed_task: str) -> None:
-    at = app_test("pages/task.py", task=completed_task)
+    at = app_test("app_pages/task.py", task=completed_task)
     at.run()
     captions = [c.value for c in at.caption]
     assert "Transcribed by faster-whisper (tiny.en) · speakers by the built-in diarizer" in captions
@@ -70,7 +70,7 @@ def test_task_page_names_the_engines_that_made_the_result(ctx: AppContext, compl
     task = ctx.repo.create(filename="other.wav", stored_path=None, size_bytes=1, duration=30.0)
     ctx.repo.claim(task.id, "test", stale_before=task.created_at)
     ctx.repo.complete(task.id, result)
-    at = app_test("pages/task.py", task=task.id)
+    at = app_test("app_pages/task.py", task=task.id)
     at.run()
     assert not at.exception
     assert "Transcribed by openai-whisper (large-v3) · speakers by pyannote.audio" in [c.value for c in at.caption]
@@ -78,7 +78,7 @@ def test_task_page_names_the_engines_that_made_the_result(ctx: AppContext, compl
 
 def test_task_page_shows_progress_while_queued(ctx: AppContext) -> None:
     task = ctx.repo.create(filename="waiting.wav", stored_path=None, size_bytes=1, duration=1.0)
-    at = app_test("pages/task.py", task=task.id)
+    at = app_test("app_pages/task.py", task=task.id)
     at.run()
     assert not at.exception
     assert "Waiting in the queue" in at.get("progress")[0].proto.text
@@ -94,7 +94,7 @@ def test_queued_task_page_says_when_the_queue_is_unreachable(ctx: AppContext, mo
     get_settings.cache_clear()
     get_context.cache_clear()  # the page reaches the queue through the context's settings
     try:
-        at = app_test("pages/task.py", task=task.id)
+        at = app_test("app_pages/task.py", task=task.id)
         at.run()
         assert "queue is unreachable" in at.warning[0].value
         assert "will start as soon as the queue is back" in at.warning[0].value
@@ -107,19 +107,19 @@ def test_queued_task_page_says_when_the_queue_is_unreachable(ctx: AppContext, mo
 def test_task_page_shows_the_error_of_a_failed_task(ctx: AppContext) -> None:
     task = ctx.repo.create(filename="notes.wav", stored_path=None, size_bytes=1, duration=None)
     ctx.repo.fail(task.id, "notes.wav is not an audio file we can read.")
-    at = app_test("pages/task.py", task=task.id)
+    at = app_test("app_pages/task.py", task=task.id)
     at.run()
     assert at.error[0].value == "notes.wav is not an audio file we can read."
 
 
 def test_unknown_task_id_says_so(ctx: AppContext) -> None:
-    at = app_test("pages/task.py", task="no-such-task")
+    at = app_test("app_pages/task.py", task="no-such-task")
     at.run()
     assert not at.exception and "no task" in at.warning[0].value
 
 
 def test_history_lists_tasks_newest_first(ctx: AppContext, completed_task: str) -> None:
-    at = app_test("pages/history.py")
+    at = app_test("app_pages/history.py")
     at.run()
     assert not at.exception
     table = at.dataframe[0].value
@@ -129,7 +129,7 @@ def test_history_lists_tasks_newest_first(ctx: AppContext, completed_task: str) 
 
 
 def test_system_page_reports_broker_database_and_workers(ctx: AppContext) -> None:
-    at = app_test("pages/system.py")
+    at = app_test("app_pages/system.py")
     at.run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}

@@ -16,7 +16,7 @@ from tests.tasks import copy_task
 
 
 def _page(task_id: str, **query: str) -> AppTest:
-    at = app_test("pages/task.py", task=task_id, **query)
+    at = app_test("app_pages/task.py", task=task_id, **query)
     at.run()
     assert not at.exception, at.exception
     return at

@@ -58,7 +58,7 @@ def _captions(at: AppTest) -> str:
 
 
 def test_several_files_make_one_task_each_and_are_listed_with_progress(ctx: AppContext, data: Path) -> None:
-    at = app_test("pages/analyze.py")
+    at = app_test("app_pages/analyze.py")
     at.run()
     uploader = at.file_uploader(key="analyze_upload")
     assert uploader.accept_multiple_files
@@ -81,7 +81,7 @@ def test_several_files_make_one_task_each_and_are_listed_with_progress(ctx: AppC
     assert len(at.get("progress")) >= sum(t.status in ("queued", "processing", "completed") for t in tasks)
 
     # a reload (the ids are in the URL) shows the same list
-    again = app_test("pages/analyze.py", batch=",".join(batch))
+    again = app_test("app_pages/analyze.py", batch=",".join(batch))
     again.run()
     assert [label for label, _ in _links(again)] == names
 
@@ -91,7 +91,7 @@ def test_a_browser_recording_becomes_a_trimmed_vad_task(ctx: AppContext, worker,
     quiet = np.zeros(3 * 16000, np.float32)
     wav = encode_audio(tmp_path / "audio.wav", np.concatenate([quiet, speech, quiet]), 16000, "pcm_s16le", fmt="wav")
 
-    at = app_test("pages/analyze.py")
+    at = app_test("app_pages/analyze.py")
     at.run()
     at.radio(key="analyze_source").set_value("Record in the browser").run()
     assert at.button(key="analyze_submit").disabled
@@ -118,7 +118,7 @@ def test_task_page_shows_queue_position_and_time_left_and_cancels(private_app: A
         repo.create(filename=f"{name}.wav", stored_path=None, size_bytes=1, duration=60.0).id
         for name in ("first", "second", "mine")
     )
-    at = app_test("pages/task.py", task=mine)
+    at = app_test("app_pages/task.py", task=mine)
     at.run()
     assert not at.exception
     assert "Waiting in the queue" in at.get("progress")[0].proto.text
@@ -135,7 +135,7 @@ def test_task_page_shows_queue_position_and_time_left_and_cancels(private_app: A
 
     # the one behind it moves up, and a cancelled task is not counted as ahead
     repo.cancel(first)
-    at = app_test("pages/task.py", task=second)
+    at = app_test("app_pages/task.py", task=second)
     at.run()
     assert "Next in line" in _captions(at)
 
@@ -159,7 +159,7 @@ def test_a_running_task_shows_stage_percent_time_left_and_cancels(private_app: A
             {"s": now - timedelta(seconds=120), "id": running},
         )
 
-    at = app_test("pages/task.py", task=running)
+    at = app_test("app_pages/task.py", task=running)
     at.run()
     assert "Transcribing speech… 40%" in at.get("progress")[0].proto.text
     # its own pace: 180 s more; the speed: 600 * 0.2 - 120 = 0 s; 40 % done -> 0.4 * 180 + 0.6 * 0 = 72 s
@@ -189,7 +189,7 @@ def test_history_search_finds_a_phrase_of_a_real_analysis_and_opens_that_moment(
     starts = [s["start"] for s in result["segments"] if "new jersey" in normalize(s["text"])]
     assert starts  # the recording says "New Jersey"
 
-    at = app_test("pages/history.py")
+    at = app_test("app_pages/history.py")
     at.run()
     at.text_input(key="history_search").input('"New Jersey"').run()
     assert not at.exception
@@ -227,7 +227,7 @@ def test_history_filters_sort_and_pages(private_app: AppContext) -> None:
     stopped = repo.create(filename="stopped.wav", stored_path=None, size_bytes=1, duration=120.0).id
     repo.cancel(stopped)
 
-    at = app_test("pages/history.py")
+    at = app_test("app_pages/history.py")
     at.run()
     assert not at.exception
     assert _table(at)[:4] == ["stopped.wav", "Memo.mp3", "call.wav", "Board.m4a"] and len(_table(at)) == 50
@@ -271,7 +271,7 @@ def test_history_deletes_selected_tasks_and_their_files(private_app: AppContext,
     ]
     time.sleep(0.01)
 
-    at = app_test("pages/history.py")
+    at = app_test("app_pages/history.py")
     at.run()
     assert _table(at) == ["stereo_diarization.wav", "jfk.flac", "keep.wav"]
     assert not at.button  # nothing selected, nothing to delete
@@ -290,6 +290,6 @@ def test_history_deletes_selected_tasks_and_their_files(private_app: AppContext,
 def test_system_page_counts_cancelled_tasks(private_app: AppContext) -> None:
     task_id = private_app.repo.create(filename="x.wav", stored_path=None, size_bytes=1, duration=1.0).id
     private_app.repo.cancel(task_id)
-    at = app_test("pages/system.py")
+    at = app_test("app_pages/system.py")
     at.run()
     assert {m.label: m.value for m in at.metric}["🚫 cancelled"] == "1"

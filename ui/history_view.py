@@ -22,7 +22,7 @@ from services.store.tasks_repo import TaskRepo
 from services.store.transcript_index import snippet_pieces
 from ui.format import ago, duration_label, highlighted, seconds_param, status_label
 
-TASK_PAGE = "pages/task.py"
+TASK_PAGE = "app_pages/task.py"
 PAGE_KEY = "history_page"
 TABLE_KEY = "history_table"
 NOTICE_KEY = "history_notice"

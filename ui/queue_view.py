@@ -14,7 +14,7 @@ from services.store.task_views import TaskView
 from services.store.tasks_repo import TaskRepo
 from ui.format import queue_label, stage_label, status_label, time_left_label
 
-TASK_PAGE = "pages/task.py"
+TASK_PAGE = "app_pages/task.py"
 
 
 def render_wait(wait: Wait) -> None:
@@ -45,7 +45,7 @@ def render_cancelled(task: TaskView) -> None:
     reached = f" It had reached {task.progress}% ({stage_label(task.stage)})." if task.progress else ""
     st.warning(f"This analysis was cancelled.{reached}", icon="🚫")
     st.caption("Nothing was kept from it. Upload the recording again to analyse it.")
-    st.page_link("pages/analyze.py", label="Analyze a recording", icon=":material/upload_file:")
+    st.page_link("app_pages/analyze.py", label="Analyze a recording", icon=":material/upload_file:")
 
 
 def render_batch(tasks: Sequence[TaskView]) -> None:

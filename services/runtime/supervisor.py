@@ -40,9 +40,9 @@ def worker_command(settings: Settings, *, beat: bool = True) -> list[str]:
 
 
 def streamlit_command(settings: Settings, port: int = 8501, address: str = "localhost") -> list[str]:
-    """Streamlit on app.py, through ``ui.serve`` so that deep links work on a fresh server."""
+    """Streamlit on app.py (its pages are in ``app_pages/``: see docs/ARCHITECTURE.md, "Pages")."""
     return [
-        sys.executable, "-m", "ui.serve",
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.port", str(port),
         "--server.address", address,
         "--server.headless", "true",

@@ -22,7 +22,7 @@ TASK_URL = re.compile(r"/task\?task=(?P<id>[0-9a-f-]{36})")
 
 
 def widget(page: Page, key: str) -> Locator:
-    """The element of the widget created with ``key=...`` in pages/ or ui/."""
+    """The element of the widget created with ``key=...`` in app_pages/ or ui/."""
     return page.locator(f".st-key-{key}")
 
 

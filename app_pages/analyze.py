@@ -114,6 +114,6 @@ if st.button("Analyze", type="primary", disabled=not inputs, key="analyze_submit
             for name, data in inputs[:MAX_BATCH]
         ]
         if len(submissions) == 1:
-            st.switch_page("pages/task.py", query_params={"task": submissions[0].task.id})
+            st.switch_page("app_pages/task.py", query_params={"task": submissions[0].task.id})
         st.query_params["batch"] = ",".join(s.task.id for s in submissions)
         st.rerun()

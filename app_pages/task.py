@@ -24,7 +24,7 @@ if task is None:
         st.warning(f"There is no task `{task_id}`. It may have been deleted.")
     else:
         st.info("Open a task from History, or analyze a new recording.")
-    st.page_link("pages/history.py", label="Go to History", icon=":material/history:")
+    st.page_link("app_pages/history.py", label="Go to History", icon=":material/history:")
     st.stop()
 
 render_header(task)

@@ -18,7 +18,7 @@ render_notice()
 
 if ctx.repo.count() == 0:
     st.info("Nothing analysed yet.")
-    st.page_link("pages/analyze.py", label="Analyze a recording", icon=":material/upload_file:")
+    st.page_link("app_pages/analyze.py", label="Analyze a recording", icon=":material/upload_file:")
     st.stop()
 
 try:
