@@ -1,7 +1,7 @@
 """FastAudio on the command line.
 
 python -m cli analyze FILE [--format json|rttm|srt|vtt|txt|md|csv|docx] [--num-speakers N]   in-process
-python -m cli submit FILE [--wait] [--format ...]                                      via the queue
+python -m cli submit FILE [--wait] [--format ...]     via the queue; stdout: the task id (with --wait: the result)
 python -m cli status TASK_ID
 python -m cli run                                                                      make run
 """
@@ -72,8 +72,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
         )  # fmt: skip
     task = submission.task
     print(f"task {task.id}: {task.status}. {submission.message}", file=sys.stderr)
-    if not args.wait or task.is_final:
-        return _print_final(task, args.format, path.stem) if task.is_final else 0
+    if not args.wait:
+        print(task.id)  # the only line on stdout: id=$(python -m cli submit f.wav)
+        return 1 if task.status == "failed" else 0
     while not task.is_final:
         time.sleep(0.5)
         task = ctx.repo.require(task.id)
@@ -123,9 +124,11 @@ def parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="analyse a file in this process and print the result")
     speaker_flags(a)
     a.set_defaults(func=cmd_analyze)
-    s = sub.add_parser("submit", help="send a file through the queue (a worker must be running)")
+    s = sub.add_parser(
+        "submit", help="send a file through the queue and print its task id (a worker must be running to analyse it)"
+    )
     speaker_flags(s)
-    s.add_argument("--wait", action="store_true", help="wait for the result and print it")
+    s.add_argument("--wait", action="store_true", help="wait for the result and print it instead of the task id")
     s.set_defaults(func=cmd_submit)
     st = sub.add_parser("status", help="print a task's status as JSON")
     st.add_argument("task_id")

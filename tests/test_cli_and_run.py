@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 
 from services.runtime.broker import free_port, redis_answers
+from services.runtime.context import AppContext
 from tests.helpers import ROOT, child_env, normalize, wait_for
 
 JFK = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
@@ -40,6 +41,22 @@ def test_analyze_of_a_non_audio_file_is_a_clear_error(tmp_path: Path) -> None:
     done = _cli("analyze", str(fake))
     assert done.returncode == 2
     assert "error: report.wav is not an audio file we can read" in done.stderr
+
+
+def test_submit_prints_only_the_task_id_on_stdout(ctx: AppContext, data: Path, tmp_path: Path) -> None:
+    """``id=$(python -m cli submit f.wav)``: stdout is the id alone; what a person reads goes to stderr."""
+    done = _cli("submit", str(data / "jfk.flac"), env=child_env())
+    assert done.returncode == 0, done.stderr
+    task_id = done.stdout.strip()
+    assert done.stdout == f"{task_id}\n" and ctx.repo.require(task_id).recording.filename == "jfk.flac"
+    assert f"task {task_id}: queued" in done.stderr
+
+    fake = tmp_path / "report.wav"
+    fake.write_text("quarterly report")
+    refused = _cli("submit", str(fake), env=child_env())
+    failed = ctx.repo.require(refused.stdout.strip())  # a task that failed at upload still has its id
+    assert refused.returncode == 1 and failed.status == "failed"
+    assert "report.wav is not an audio file we can read" in refused.stderr
 
 
 def test_make_run_starts_everything_and_stops_on_ctrl_c(data: Path, tmp_path: Path) -> None:
