@@ -73,7 +73,8 @@ def refusal(method: str, path: str, headers: Headers, settings: Settings) -> Ref
     if int(length) > body_limit(settings):
         return Refusal(
             413,
-            f"The upload is {int(length) / 1024 / 1024:.0f} MB; the limit is {settings.max_upload_mb} MB (MAX_UPLOAD_MB).",
+            f"The upload is {int(length) / 1024 / 1024:.0f} MB; "
+            f"the limit is {settings.max_upload_mb} MB (MAX_UPLOAD_MB).",
         )
     return None
 

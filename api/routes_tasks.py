@@ -108,7 +108,7 @@ def remove_task(task_id: TaskId, ctx: AppContext = Depends(app_context)) -> Resp
 )
 def export_task(
     task_id: TaskId,
-    format: Annotated[ExportName, Query(description="file format of the export")] = "txt",  # noqa: A002
+    format: Annotated[ExportName, Query(description="file format of the export")] = "txt",
     original: Annotated[
         bool, Query(description="the machine's result, without the analysts' names and corrections")
     ] = False,

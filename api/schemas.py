@@ -64,7 +64,10 @@ class TurnOut(BaseModel):
 
 
 class ResultOut(BaseModel):
-    """The one result schema (``services.schema.AnalysisResult``): who said what, when. Times are seconds into the recording."""
+    """The one result schema (``services.schema.AnalysisResult``): who said what, when.
+
+    Times are seconds into the recording.
+    """
 
     model_config = ConfigDict(extra="allow")
 

@@ -64,7 +64,10 @@ if source == UPLOAD:
         type=AUDIO_TYPES,
         accept_multiple_files=True,
         key="analyze_upload",
-        help=f"One or several files, each up to {ctx.settings.max_upload_mb} MB and {ctx.settings.max_duration_minutes} minutes.",
+        help=(
+            f"One or several files, each up to {ctx.settings.max_upload_mb} MB "
+            f"and {ctx.settings.max_duration_minutes} minutes."
+        ),
     )
     inputs = [(f.name, f) for f in files or []]
 else:

@@ -37,7 +37,7 @@ else:
 
 st.subheader("Tasks")
 status_cols = st.columns(len(STATUSES))
-for col, status in zip(status_cols, STATUSES):
+for col, status in zip(status_cols, STATUSES, strict=False):
     col.metric(status_label(status), ctx.repo.count(status))
 oldest = ctx.repo.list_tasks(limit=1, status="queued", oldest_first=True)
 if oldest:

@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> None:
         return analyze_file(data / name, transcriber, AnalysisOptions(**options), diarizer=diarizer)
 
     print(
-        f"FastAudio {transcriber.name} {transcriber.model_name} ({settings.whisper_mode}), diarization {diarizer.name}\n"
+        f"FastAudio {transcriber.name} {transcriber.model_name} ({settings.whisper_mode}), "
+        f"diarization {diarizer.name}\n"
     )
     print("| file | true speakers | estimated | DER | DER, 0.25 s collar | DER, count given |")
     print("| --- | --- | --- | --- | --- | --- |")

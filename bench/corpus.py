@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,7 @@ def normalize(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s']", " ", text).split())
 
 
-@lru_cache(maxsize=None)
+@cache
 def clip(name: str) -> np.ndarray:
     audio = decode(data_dir() / name)
     if name == "multilingual.mp3":

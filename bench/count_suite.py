@@ -48,7 +48,7 @@ def recordings(seed: int = 123) -> list[tuple[str, Stitched]]:
         for _ in range(3):
             voices = list(rng.choice(family, k, replace=False))
             out.append(("same", conversation(pools, voices, seconds=120.0, seed=int(rng.integers(1e6)))))
-    talkers = SAME_FAMILY + ["jfk", "reader_en"]
+    talkers = [*SAME_FAMILY, "jfk", "reader_en"]
     for k in range(2, 5):
         for _ in range(3):
             voices = list(rng.choice(talkers, k, replace=False))

@@ -19,9 +19,10 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from sqlalchemy import insert, text
@@ -72,19 +73,30 @@ def make_result(
             for j, w in enumerate(tokens)
         ]  # fmt: skip
         segments.append(
-            {"start": round(start, 3), "end": round(start + SEGMENT_S - 0.3, 3), "speaker": f"SPEAKER_{i % speakers:02d}",
-             "text": " ".join(tokens).capitalize() + ".", "words": segment_words}
-        )  # fmt: skip
+            {
+                "start": round(start, 3),
+                "end": round(start + SEGMENT_S - 0.3, 3),
+                "speaker": f"SPEAKER_{i % speakers:02d}",
+                "text": " ".join(tokens).capitalize() + ".",
+                "words": segment_words,
+            }
+        )
     talk = [
         {"id": f"SPEAKER_{s:02d}", "name": f"SPEAKER_{s:02d}", "talk_time": round(duration / speakers, 1)}
         for s in range(speakers)
     ]
     return {
-        "duration": duration, "language": "en", "model": "tiny.en", "engine": "faster-whisper", "diarization": "builtin",
-        "speakers": talk, "segments": segments, "text": " ".join(s["text"] for s in segments),
+        "duration": duration,
+        "language": "en",
+        "model": "tiny.en",
+        "engine": "faster-whisper",
+        "diarization": "builtin",
+        "speakers": talk,
+        "segments": segments,
+        "text": " ".join(s["text"] for s in segments),
         "turns": [{"start": s["start"], "end": s["end"], "speaker": s["speaker"]} for s in segments],
         "timings": {"decode": 0.1, "transcribe": duration * 0.2, "diarize": duration * 0.1},
-    }  # fmt: skip
+    }
 
 
 def fill(repo, count: int, seed: int = 7) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -111,8 +123,16 @@ def fill(repo, count: int, seed: int = 7) -> dict[str, float]:  # type: ignore[n
             status = "processing" if i == 0 else status  # the task page is timed on a running task
             speakers = int(rng.integers(1, 6))
             recording_id, task_id = str(uuid.uuid4()), str(uuid.uuid4())
-            recordings.append({"id": recording_id, "filename": f"recording {i:05d}.m4a", "stored_path": None,
-                               "size_bytes": int(duration * 16000), "duration": duration, "created_at": created})  # fmt: skip
+            recordings.append(
+                {
+                    "id": recording_id,
+                    "filename": f"recording {i:05d}.m4a",
+                    "stored_path": None,
+                    "size_bytes": int(duration * 16000),
+                    "duration": duration,
+                    "created_at": created,
+                }
+            )
             result = None
             if status == "completed":
                 plant = PHRASE if i in planted else (f"the {RARE_WORD} of the court" if i in rare else "")
@@ -224,9 +244,12 @@ def main() -> None:
     with repo.engine.begin() as conn:
         conn.execute(text("ANALYZE"))
     size_mb = sum(p.stat().st_size for p in folder.glob("fastaudio.db*")) / 1e6
-    print(f"filled {args.tasks} tasks in {filled['seconds']:.0f} s: {filled['segments']} transcript segments, "
-          f"result JSON {filled['json_mb']:.0f} MB (mean {filled['json_mb'] * 1000 / max(1, repo.count('completed')):.0f} KB "
-          f"per completed task), database {size_mb:.0f} MB")  # fmt: skip
+    mean_kb = filled["json_mb"] * 1000 / max(1, repo.count("completed"))
+    print(
+        f"filled {args.tasks} tasks in {filled['seconds']:.0f} s: {filled['segments']} transcript segments, "
+        f"result JSON {filled['json_mb']:.0f} MB (mean {mean_kb:.0f} KB "
+        f"per completed task), database {size_mb:.0f} MB"
+    )
 
     from services.store.task_query import TaskFilter
 
@@ -268,7 +291,7 @@ def main() -> None:
                 ),
                 args.runs,
             ),
-        ),  # fmt: skip
+        ),
         (f'search("{PHRASE}")', timed(lambda: repo.search(f'"{PHRASE}"'), args.runs)),
         (f'search("{RARE_WORD}") ({hits[RARE_WORD]})', timed(lambda: repo.search(RARE_WORD), args.runs)),
         (f'search("the") ({hits["the"]})', timed(lambda: repo.search("the"), args.runs)),

@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     print(
-        f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, Python {platform.python_version()}"
+        f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
     )
     print(f"FastAudio: {args.engine}, mode {args.mode}, tiny.en, default settings otherwise\n")
     rows = []
@@ -153,7 +154,10 @@ def _print_row(row: dict) -> None:  # type: ignore[type-arg]
     )
     if "peer" in row:
         peer = row["peer"]
-        line += f" | openai-whisper ASR {peer['wall']:.1f} s ({seconds / peer['wall']:.1f}x) -> ours {peer['wall'] / ours['wall']:.1f}x faster"
+        line += (
+            f" | openai-whisper ASR {peer['wall']:.1f} s ({seconds / peer['wall']:.1f}x)"
+            f" -> ours {peer['wall'] / ours['wall']:.1f}x faster"
+        )
     if "kept" in row:
         line += f" | words kept {row['kept']:.1%}"
     print(line, flush=True)

@@ -140,7 +140,7 @@ def conversation(
         else:
             step = rng.uniform(0.15, 0.7)
         t = max(0.0, t + step)
-        start = int(round(t * SAMPLE_RATE))
+        start = round(t * SAMPLE_RATE)
         if start + piece.size > mix.size:
             break
         mix[start : start + piece.size] += piece.astype(np.float32)

@@ -26,12 +26,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the checkout importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from playwright.sync_api import Locator, Page, expect  # noqa: E402
+from playwright.sync_api import Locator, Page, expect
 
-from services.config import get_settings  # noqa: E402
-from tests.browser.chromium import chromium, new_page, normal_window, screenshot, tall_window  # noqa: E402
-from tests.browser.stack import RunningApp, chromium_missing, running_app  # noqa: E402
-from tests.browser.user import (  # noqa: E402
+from services.config import get_settings
+from tests.browser.chromium import chromium, new_page, normal_window, screenshot, tall_window
+from tests.browser.stack import RunningApp, chromium_missing, running_app
+from tests.browser.user import (
     PAGE_TIMEOUT_MS,
     analyze,
     go_to,
@@ -41,7 +41,7 @@ from tests.browser.user import (  # noqa: E402
     settled,
     wait_for_result,
 )
-from tests.helpers import data_dir  # noqa: E402
+from tests.helpers import data_dir
 
 DOCS = Path(__file__).resolve().parent
 RECORDINGS = ["dev00.wav", "jfk.flac", "sample.wav"]  # the last one is the task page shown
@@ -79,31 +79,34 @@ def main() -> int:
         print(f"cannot take screenshots: {missing}", file=sys.stderr)
         return 1
     data = data_dir()
-    with tempfile.TemporaryDirectory(prefix="fastaudio-screenshots-") as tmp:
-        with running_app(Path(tmp) / "data", get_settings().redis_url) as app, chromium() as browser:
-            page = new_page(browser)
-            task_id = ""
-            for recording in RECORDINGS:
-                open_app(page, app.url)
-                task_id = analyze(page, data / recording)
-                wait_for_result(page)
-                print(f"analysed {recording}", flush=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="fastaudio-screenshots-") as tmp,
+        running_app(Path(tmp) / "data", get_settings().redis_url) as app,
+        chromium() as browser,
+    ):
+        page = new_page(browser)
+        task_id = ""
+        for recording in RECORDINGS:
+            open_app(page, app.url)
+            task_id = analyze(page, data / recording)
+            wait_for_result(page)
+            print(f"analysed {recording}", flush=True)
 
-            for speaker, name in names_by_speaker(app, task_id).items():
-                rename_speaker(page, speaker, name)
-            page.get_by_role("tab", name="Transcript").click()
-            shoot(page, "task-page.png")
+        for speaker, name in names_by_speaker(app, task_id).items():
+            rename_speaker(page, speaker, name)
+        page.get_by_role("tab", name="Transcript").click()
+        shoot(page, "task-page.png")
 
-            page.get_by_role("tab", name="Statistics").click()
-            tabs = page.get_by_test_id("stTabs")
-            expect(tabs.get_by_text("Overlapping speech")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-            shoot(page, "statistics.png", tabs)
+        page.get_by_role("tab", name="Statistics").click()
+        tabs = page.get_by_test_id("stTabs")
+        expect(tabs.get_by_text("Overlapping speech")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        shoot(page, "statistics.png", tabs)
 
-            go_to(page, "History")
-            expect(page.get_by_text(f"{len(RECORDINGS)} tasks.")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-            shoot(page, "history-tasks.png")
-            expect(search_history(page, SEARCH).first).to_be_visible()
-            shoot(page, "history.png")
+        go_to(page, "History")
+        expect(page.get_by_text(f"{len(RECORDINGS)} tasks.")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        shoot(page, "history-tasks.png")
+        expect(search_history(page, SEARCH).first).to_be_visible()
+        shoot(page, "history.png")
     return 0
 
 

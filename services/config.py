@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     whisper_beam_size: int = 5
     whisper_mode: Literal["batched", "sequential", "fast"] = Field(
         default="batched",
-        description="batched: fast with a careful second look at doubtful chunks; sequential: classic; fast: no second look",
+        description=(
+            "batched: fast with a careful second look at doubtful chunks; sequential: classic; fast: no second look"
+        ),
     )
     whisper_batch_size: int = Field(
         default=0, description="chunks decoded at once; 0: 4 on CPU (as fast as 16 there, 700 MB less), 16 on a GPU"

@@ -7,8 +7,9 @@ the task table, exported, and returned by the CLI and the API (docs/ARCHITECTURE
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any
 
 SAMPLE_RATE = 16_000
 """Every stage works on 16 kHz mono float32 audio; ``services.analysis.audio`` converts to it."""

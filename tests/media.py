@@ -64,5 +64,5 @@ def encode_video_only(path: Path, seconds: float = 1.0) -> Path:
 
 def resample(audio: np.ndarray, src: int, dst: int) -> np.ndarray:
     """Linear-interpolation resampling, good enough to make test inputs at other rates."""
-    n = int(round(len(audio) * dst / src))
+    n = round(len(audio) * dst / src)
     return np.interp(np.linspace(0, len(audio) - 1, n), np.arange(len(audio)), audio).astype(np.float32)

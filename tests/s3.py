@@ -7,9 +7,9 @@ that passes through it proves that nothing relies on a shared disk.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from services.runtime.broker import free_port
 
@@ -45,7 +45,7 @@ class S3Server:
             region_name=REGION,
         )
 
-    def keys(self) -> list[str]:
+    def object_keys(self) -> list[str]:
         """Every object key in the bucket."""
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
         return [obj["Key"] for page in pages for obj in page.get("Contents", [])]

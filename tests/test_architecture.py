@@ -10,7 +10,7 @@ from tests.helpers import ROOT, child_env
 
 HEAVY = ("torch", "scipy", "sklearn", "celery", "worker", "services.analysis.diarization.diarize")
 
-_LOADED = "import json, sys; print(json.dumps({m: m in sys.modules for m in %r}))" % (HEAVY,)
+_LOADED = f"import json, sys; print(json.dumps({{m: m in sys.modules for m in {HEAVY!r}}}))"
 
 
 def _loaded_after(code: str) -> dict[str, bool]:

@@ -60,7 +60,7 @@ def test_encoded_formats_decode_to_the_same_speech(
 def test_text_renamed_wav_is_a_clear_error(tmp_path: Path) -> None:
     fake = tmp_path / "notes.wav"
     fake.write_text("Meeting notes: remember to send the report.\n" * 20)
-    with pytest.raises(UnsupportedAudio, match="notes.wav is not an audio file"):
+    with pytest.raises(UnsupportedAudio, match=r"notes\.wav is not an audio file"):
         decode(fake)
     with pytest.raises(UnsupportedAudio):
         probe(fake)

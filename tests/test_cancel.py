@@ -77,9 +77,13 @@ def test_cancelling_a_running_task_stops_it_within_seconds(
     repo = own_queue.ctx.repo
     task_id = own_queue.submit(long_recording).task.id
     running = wait_for(
-        lambda: (t := repo.require(task_id)).status == "processing" and t.stage == "transcribe" and t.progress > 5 and t,
-        180, interval=0.1, message="the analysis to be mid-transcription",
-    )  # fmt: skip
+        lambda: (
+            (t := repo.require(task_id)).status == "processing" and t.stage == "transcribe" and t.progress > 5 and t
+        ),
+        180,
+        interval=0.1,
+        message="the analysis to be mid-transcription",
+    )
     cancelled_at = time.monotonic()
     assert cancel_task(task_id, repo=repo).status == "cancelled"
     outcome = wait_for(

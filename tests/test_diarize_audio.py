@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -28,7 +29,7 @@ def check_well_formed(turns: list[SpeakerTurn], duration: float) -> None:
     assert first_seen == [f"SPEAKER_{i:02d}" for i in range(len(first_seen))]
     for name in first_seen:
         own = [t for t in turns if t.speaker == name]
-        for a, b in zip(own, own[1:]):
+        for a, b in itertools.pairwise(own):
             assert a.end <= b.start + 1e-9, f"{name} overlaps itself: {a} {b}"
 
 
@@ -102,7 +103,7 @@ def test_tiny_audio_gives_no_turns(seconds):
 
 
 def test_stereo_array_is_rejected_with_a_hint():
-    with pytest.raises(ValueError, match="services.analysis.channels"):
+    with pytest.raises(ValueError, match=r"services\.analysis\.channels"):
         diarize(np.zeros((16000, 2), dtype=np.float32))
 
 
@@ -110,7 +111,7 @@ def test_progress_is_reported_and_monotonic(data_dir):
     seen: list[float] = []
     embed_speech(decode("jfk.flac"), on_progress=seen.append)
     assert len(seen) >= 3
-    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0) and 0.0 <= seen[0]
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0) and seen[0] >= 0.0
 
 
 def test_input_audio_is_not_modified(data_dir):

@@ -36,7 +36,7 @@ def test_choosing_pyannote_without_it_says_what_to_install() -> None:
 @pytest.mark.skipif(not PYANNOTE_INSTALLED, reason="pyannote.audio is not installed")
 def test_with_pyannote_installed_a_missing_pipeline_is_a_clear_error(tmp_path: Path) -> None:
     require_pyannote()
-    with pytest.raises(ModelNotAvailable, match="PYANNOTE_PIPELINE=.*does not exist"):
+    with pytest.raises(ModelNotAvailable, match=r"PYANNOTE_PIPELINE=.*does not exist"):
         make_diarizer(Settings(diarization_backend="pyannote", pyannote_pipeline=str(tmp_path / "nothing")))
 
 

@@ -113,7 +113,7 @@ def test_jobs_spread_over_two_workers_that_share_no_disk(cluster, data: Path) ->
         assert used == {"worker-a", "worker-b"}, [row.worker for row in rows]
 
         # the uploads live in the bucket only; no machine kept a file, and downloads were cleaned up
-        keys = cluster["s3"].keys()
+        keys = cluster["s3"].object_keys()
         assert sorted(keys) == sorted(f"uploads/{row.recording.stored_path}" for row in rows)
         for name, home in cluster["machines"].items():
             assert not (home / "data" / "uploads").exists(), name
@@ -122,5 +122,5 @@ def test_jobs_spread_over_two_workers_that_share_no_disk(cluster, data: Path) ->
 
         # deleting through the API removes the object from the bucket
         assert api.delete(f"/api/tasks/{ids[0]}").status_code == 204
-        assert f"uploads/{rows[0].recording.stored_path}" not in cluster["s3"].keys()
+        assert f"uploads/{rows[0].recording.stored_path}" not in cluster["s3"].object_keys()
         assert not cluster["storage"].exists(rows[0].recording.stored_path)

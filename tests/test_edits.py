@@ -130,7 +130,7 @@ def test_the_machine_result_is_never_changed() -> None:
         segments=(SegmentEdit(0, text="New."), SegmentEdit(2, speaker=B)),
     )
     apply_edits(MACHINE, edits)
-    assert MACHINE == before and MACHINE.to_dict() == before.to_dict()
+    assert before == MACHINE and MACHINE.to_dict() == before.to_dict()
 
 
 def test_edits_for_segments_that_do_not_exist_are_ignored() -> None:

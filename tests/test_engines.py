@@ -1,7 +1,8 @@
 """The engines the settings select: openai-whisper beside faster-whisper, and where each finds its model.
 
 openai-whisper runs the tiny.en weights faster-whisper ships, converted to its checkpoint format by
-``bench.whisper_checkpoint`` (cached under ``.cache/``); the missing-model cases point the engines at empty folders and read the error a user gets.
+``bench.whisper_checkpoint`` (cached under ``.cache/``); the missing-model cases point the engines
+at empty folders and read the error a user gets.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def test_openai_whisper_missing_from_the_cache_says_where_it_looked(tmp_path: Pa
 
 
 def test_openai_whisper_uses_the_file_names_openai_whisper_downloads(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotAvailable, match="large-v3-turbo.pt"):
+    with pytest.raises(ModelNotAvailable, match=r"large-v3-turbo\.pt"):
         make_transcriber(_openai_settings(whisper_model_size="turbo", xdg_cache_home=tmp_path))
 
 

@@ -3,9 +3,10 @@ paging, cancelling, and what the reaper and the queue estimate read."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from alembic import command
@@ -278,7 +279,7 @@ def test_a_cancelled_queued_task_is_never_claimed(repo: TaskRepo) -> None:
     task = repo.require(task_id)
     assert (task.status, task.attempts, task.is_final) == ("cancelled", 0, True)
     assert [e for e, _, _ in repo.events(task_id)] == ["cancelled"]
-    with pytest.raises(TaskAlreadyFinished, match="later.wav has already been cancelled"):
+    with pytest.raises(TaskAlreadyFinished, match=r"later\.wav has already been cancelled"):
         cancel_task(task_id, repo=repo)
     with pytest.raises(TaskNotFound):
         cancel_task("no-such-task", repo=repo)
@@ -340,7 +341,7 @@ def test_recent_runs_measure_audio_and_processing_seconds(repo: TaskRepo) -> Non
     assert repo.recent_runs() == []
     for i, (audio, took) in enumerate([(60.0, 30.0), (30.0, 12.0), (0.0, 5.0)]):
         task_id = _task(repo, f"r{i}.wav", duration=audio, result=_result("x"))
-        started = datetime(2026, 1, 1, 12, i, 0, tzinfo=timezone.utc)  # a minute apart
+        started = datetime(2026, 1, 1, 12, i, 0, tzinfo=UTC)  # a minute apart
         with repo.engine.begin() as conn:
             conn.execute(
                 text("UPDATE processing_tasks SET started_at = :s, completed_at = :c WHERE id = :id"),

@@ -35,9 +35,21 @@ def test_flower_serves_its_dashboard(worker, environment: dict[str, str], tmp_pa
     port = free_port()
     with open(tmp_path / "flower.log", "wb") as log:
         flower = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.celery_app", "flower", f"--port={port}", "--address=127.0.0.1"],
-            cwd=ROOT, env=child_env(**environment), stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.celery_app",
+                "flower",
+                f"--port={port}",
+                "--address=127.0.0.1",
+            ],
+            cwd=ROOT,
+            env=child_env(**environment),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
 
         def healthy() -> bool:

@@ -42,7 +42,9 @@ def test_sigkill_of_the_worker_child_mid_job_loses_nothing(cluster: Cluster, dat
         task_id = cluster.submit(data / "jfk.flac").task.id
         task_ids.append(task_id)
         running = wait_for(
-            lambda: (t := cluster.ctx.repo.require(task_id)).status == "processing" and t.stage == "transcribe" and t,
+            lambda task_id=task_id: (
+                (t := cluster.ctx.repo.require(task_id)).status == "processing" and t.stage == "transcribe" and t
+            ),
             120,
             interval=0.02,
             message="the job to be mid-transcription",
@@ -52,7 +54,9 @@ def test_sigkill_of_the_worker_child_mid_job_loses_nothing(cluster: Cluster, dat
         kills += 1
         # recovered = claimed again by a new pool process
         wait_for(
-            lambda: (t := cluster.ctx.repo.require(task_id)).worker != running.worker and t.status != "queued",
+            lambda task_id=task_id, running=running: (
+                (t := cluster.ctx.repo.require(task_id)).worker != running.worker and t.status != "queued"
+            ),
             120,
             interval=0.05,
             message="the job to be picked up again",

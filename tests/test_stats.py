@@ -107,9 +107,19 @@ def test_csv_has_one_row_per_speaker() -> None:
     rows = list(csv.DictReader(io.StringIO(stats_csv(conversation_stats(_result(TURNS, SEGMENTS))))))
     assert [r["speaker"] for r in rows] == [A, B, C]
     assert rows[1] == {
-        "speaker": B, "speaker_id": B, "talk_time_s": "2.5", "share_percent": "9.8", "turns": "2", "mean_turn_s": "1.2",
-        "words": "4", "words_per_minute": "96.0", "overlap_s": "1.5", "overlaps": "2", "interruptions": "1", "interrupted": "0",
-    }  # fmt: skip
+        "speaker": B,
+        "speaker_id": B,
+        "talk_time_s": "2.5",
+        "share_percent": "9.8",
+        "turns": "2",
+        "mean_turn_s": "1.2",
+        "words": "4",
+        "words_per_minute": "96.0",
+        "overlap_s": "1.5",
+        "overlaps": "2",
+        "interruptions": "1",
+        "interrupted": "0",
+    }
 
 
 def test_an_empty_result_has_empty_statistics() -> None:

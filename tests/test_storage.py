@@ -57,18 +57,16 @@ def test_save_streams_and_open_local_gives_the_same_bytes_under_the_upload_name(
 def test_remote_copies_are_removed_after_use_even_on_error(s3: S3Server, tmp_path: Path) -> None:
     remote = FsspecStorage(_s3_settings(s3).storage_url, s3_options(_s3_settings(s3)), temp_dir=tmp_path)
     stored = remote.save("a.wav", b"RIFF....")
-    with pytest.raises(RuntimeError):
-        with remote.open_local(stored.key) as local:
-            assert local.is_file() and tmp_path in local.parents
-            raise RuntimeError("the analysis crashed")
+    with pytest.raises(RuntimeError), remote.open_local(stored.key) as local:
+        assert local.is_file() and tmp_path in local.parents
+        raise RuntimeError("the analysis crashed")
     assert list(tmp_path.iterdir()) == []
-    assert any(key.endswith("/a.wav") for key in s3.keys())
+    assert any(key.endswith("/a.wav") for key in s3.object_keys())
 
 
 def test_missing_files_and_foreign_keys_are_storage_errors(storage: Storage) -> None:
-    with pytest.raises(StorageError, match="missing"):
-        with storage.open_local("0000/gone.wav"):
-            pass
+    with pytest.raises(StorageError, match="missing"), storage.open_local("0000/gone.wav"):
+        pass
     for key in ("../../etc/passwd", "/etc/passwd", "a/../../b", "just-a-name", ""):
         with pytest.raises(StorageError, match="outside the upload folder"):
             storage.exists(key)
@@ -102,13 +100,13 @@ def test_submit_through_s3_stores_the_object_and_drops_unusable_ones(ctx, s3: S3
                   repo=ctx.repo, storage=remote, settings=ctx.settings, enqueue=sent.append)  # fmt: skip
     assert good.enqueued and sent == [good.task.id]
     assert good.task.recording.duration == pytest.approx(11.0)
-    assert f"uploads/{good.task.recording.stored_path}" in s3.keys()
+    assert f"uploads/{good.task.recording.stored_path}" in s3.object_keys()
 
-    before = set(s3.keys())
+    before = set(s3.object_keys())
     bad = submit(filename="minutes.wav", data=b"not audio at all" * 100, options=AnalysisOptions(),
                  repo=ctx.repo, storage=remote, settings=ctx.settings, enqueue=sent.append)  # fmt: skip
     assert bad.task.status == "failed" and bad.task.error.startswith("minutes.wav is not an audio file")
-    assert set(s3.keys()) == before  # the unusable upload was removed from the bucket
+    assert set(s3.object_keys()) == before  # the unusable upload was removed from the bucket
     assert not list(Path(tempfile.gettempdir()).glob("fastaudio-*/minutes.wav"))
 
 

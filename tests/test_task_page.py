@@ -137,7 +137,7 @@ def test_the_moment_in_the_url_sets_the_player_and_highlights_the_segment(ctx: A
 def test_a_click_on_the_timeline_names_the_moment_of_the_bar(ctx: AppContext, analysed: str) -> None:
     result = AnalysisResult.from_dict(ctx.repo.require(analysed).result)
     figure = timeline_figure(result)
-    segments = [t for t in figure.data if t.name == "SPEAKER_00"][0]
+    segments = next(t for t in figure.data if t.name == "SPEAKER_00")
     point = {"curve_number": 1, "point_index": 1, "customdata": list(segments.customdata[1])}
     second_of_speaker_00 = [s for s in result.segments if s.speaker == "SPEAKER_00"][1]
     assert moment_of([point]) == pytest.approx(second_of_speaker_00.start)

@@ -8,9 +8,9 @@ that go through the real worker use the session's database and queue.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import parse_qs
 
 import numpy as np
@@ -77,7 +77,7 @@ def test_several_files_make_one_task_each_and_are_listed_with_progress(ctx: AppC
     assert all(t.options == {"num_speakers": 2} and t.kind == "analyze" and t.status != "failed" for t in tasks)
     # still on Analyze: one line per recording, linking to its task page, with its progress
     assert at.title[0].value == "Analyze a recording"
-    assert [(label, query["task"]) for label, query in _links(at)] == list(zip(names, batch))
+    assert [(label, query["task"]) for label, query in _links(at)] == list(zip(names, batch, strict=False))
     assert len(at.get("progress")) >= sum(t.status in ("queued", "processing", "completed") for t in tasks)
 
     # a reload (the ids are in the URL) shows the same list

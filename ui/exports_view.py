@@ -14,7 +14,7 @@ def render_downloads(result: AnalysisResult, stem: str) -> None:
     """Buttons labelled with the format (``SRT``, ``DOCX``...); a file is rendered when it is clicked."""
     st.caption("Every file uses the speaker names and corrections shown on this page.")
     cols = st.columns(len(FORMATS))
-    for col, fmt in zip(cols, FORMATS.values()):
+    for col, fmt in zip(cols, FORMATS.values(), strict=False):
         col.download_button(
             fmt.name.upper(),
             data=partial(render, result, fmt.name, stem),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 STATUS_ICONS = {"queued": "⏳", "processing": "⚙️", "completed": "✅", "failed": "❌", "cancelled": "🚫"}
 STAGE_LABELS = {
@@ -52,7 +52,7 @@ def duration_label(seconds: float | None) -> str:
         return "—"
     if seconds < 60:
         return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
@@ -63,7 +63,7 @@ def ago(when: datetime | None, now: datetime | None = None) -> str:
     """``just now``, ``5 min ago``, ``3 h ago``, else the date."""
     if when is None:
         return "—"
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     seconds = (now - when).total_seconds()
     if seconds < 45:
         return "just now"
@@ -88,7 +88,7 @@ def time_left_label(seconds: float | None) -> str:
         return "a few seconds"
     if seconds < 60:
         return f"about {int(round(seconds / 5) * 5)} s"
-    minutes = int(round(seconds / 60))
+    minutes = round(seconds / 60)
     if minutes < 60:
         return f"about {minutes} min"
     hours, minutes = divmod(minutes, 60)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
@@ -156,7 +157,8 @@ def render_search(repo: TaskQueries, controls: Controls, page_size: int) -> None
         page, found = 1, search(1)
     if not found.total:
         st.info(
-            "No transcript matches. Words match from their start (“amer” finds “Americans”); quotes match an exact phrase."
+            "No transcript matches. Words match from their start (“amer” finds “Americans”); "
+            "quotes match an exact phrase."
         )
         return
     if found.capped:
@@ -227,10 +229,8 @@ def render_table(tasks: Sequence[TaskView], repo: TaskRepo, storage: Storage) ->
 def _delete(task_ids: list[str], repo: TaskRepo, storage: Storage) -> None:
     deleted = []
     for task_id in task_ids:
-        try:
+        with contextlib.suppress(TaskNotFound):  # someone else deleted it a moment ago
             deleted.append(delete_task(task_id, repo=repo, storage=storage).recording.filename)
-        except TaskNotFound:
-            pass  # someone else deleted it a moment ago
     st.session_state[TABLE_KEY] = NO_SELECTION  # the old row numbers point at other tasks now
     st.session_state[NOTICE_KEY] = (
         f"Deleted {len(deleted)} task{'s' if len(deleted) != 1 else ''}: {', '.join(deleted)}."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import mimetypes
-from typing import Sequence
+from collections.abc import Sequence
 
 import streamlit as st
 

@@ -3,7 +3,7 @@ of recordings submitted together."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import streamlit as st
 

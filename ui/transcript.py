@@ -48,7 +48,7 @@ def render_transcript(
         scroll_to(f"task_play_{current}")
     st.session_state[_FOLLOWED_KEY] = moment
 
-    previous: str | None | object = object()
+    previous: str | object | None = object()
     for i in range(first, last):
         seg = segments[i]
         if seg.speaker != previous:

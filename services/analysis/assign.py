@@ -7,8 +7,8 @@ so they test with hand-built data.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from itertools import groupby
-from typing import Sequence
 
 from services.schema import Segment, SpeakerTurn, Word, join_text
 
@@ -88,4 +88,4 @@ def _label_words(words: Sequence[Word], index: TurnIndex, previous: str | None) 
     for label in labels:
         last = label if label is not None else last
         filled.append(last)
-    return list(zip(words, filled))
+    return list(zip(words, filled, strict=False))

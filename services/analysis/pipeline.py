@@ -4,8 +4,9 @@ Speech activity (Silero) runs once: the recogniser listens only where there is s
 diarizer embeds only the speech. A recording with one person per channel is diarized channel by
 channel (``services.analysis.channels``). ``analyze`` reports progress as ``on_progress(stage, fraction)``
 where ``fraction`` is the share of the whole analysis done (0..1); it never knows who listens
-(a task row, a CLI progress line, a test). Likewise ``on_artifacts(Artifacts)`` receives what a later re-run can reuse (the transcript before
-speakers were assigned, and the voice embeddings when the diarizer computes reusable ones).
+(a task row, a CLI progress line, a test). Likewise ``on_artifacts(Artifacts)`` receives what a
+later re-run can reuse (the transcript before speakers were assigned, and the voice embeddings
+when the diarizer computes reusable ones).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 

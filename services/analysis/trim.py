@@ -19,16 +19,16 @@ from __future__ import annotations
 import os
 import time
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 
 from services.analysis.artifacts import Artifacts, TimeBase
 from services.analysis.asr.transcribe import Transcriber
 from services.analysis.audio import decode
+from services.analysis.options import AnalysisOptions
 from services.analysis.pipeline import (
-    AnalysisOptions,
     ArtifactsCallback,
     Diarizer,
     ProgressCallback,
@@ -99,7 +99,7 @@ def trim_silence(audio: np.ndarray, options: TrimOptions = TrimOptions()) -> Tri
     duration = len(audio) / SAMPLE_RATE
     spans = speech_spans(audio, options) or [(0.0, duration)]
     # Cut on whole samples and keep the spans in those units, so mapping back matches what was analysed.
-    bounds = [(int(round(s * SAMPLE_RATE)), min(len(audio), int(round(e * SAMPLE_RATE)))) for s, e in spans]
+    bounds = [(round(s * SAMPLE_RATE), min(len(audio), round(e * SAMPLE_RATE))) for s, e in spans]
     pieces = [audio[a:b] for a, b in bounds]
     return Trimmed(
         audio=np.concatenate(pieces).astype(np.float32, copy=False),
@@ -143,7 +143,7 @@ class TimeMap:
     def pieces(self, start: float, end: float) -> list[Span]:
         """The original pieces of the trimmed stretch ``start..end``, split at every cut it crosses."""
         pieces = []
-        for offset, (span_start, span_end) in zip(self.offsets, self.spans):
+        for offset, (span_start, span_end) in zip(self.offsets, self.spans, strict=False):
             lo, hi = max(start, offset), min(end, offset + span_end - span_start)
             if hi > lo:
                 pieces.append((span_start + lo - offset, span_start + hi - offset))

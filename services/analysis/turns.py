@@ -5,7 +5,7 @@ Pure functions over ``SpeakerTurn`` tuples; the pipeline, the edits and the stat
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from services.schema import Speaker, SpeakerTurn
 

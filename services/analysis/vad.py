@@ -8,8 +8,8 @@ padding) are tuned for ASR chunking and merge away the short pauses at speaker c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -107,7 +107,7 @@ def speech_regions(probs: np.ndarray, duration: float, params: VadParams = VadPa
     edges = np.diff(np.concatenate(([0], above.astype(np.int8), [0])))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     peak = np.maximum.reduceat(probs, starts) if starts.size else np.zeros(0)
-    runs = [(s, e) for s, e, p in zip(starts, ends, peak) if p >= params.onset]
+    runs = [(s, e) for s, e, p in zip(starts, ends, peak, strict=False) if p >= params.onset]
     regions: list[list[float]] = []
     for s, e in runs:
         start, end = s * FRAME_SECONDS, e * FRAME_SECONDS

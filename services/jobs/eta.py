@@ -9,8 +9,8 @@ the further it gets, the more its own progress counts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from statistics import median
-from typing import Iterable, Sequence
 
 DEFAULT_RATE = 0.5
 """Seconds of processing per second of audio before any analysis was measured: roughly tiny.en

@@ -10,9 +10,9 @@ Run periodically (Celery beat) and at worker start; running two reapers at once 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from services.jobs.runner import CRASHED
 from services.store.models import utcnow

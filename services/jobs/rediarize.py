@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 from services.analysis.artifacts import Artifacts
 from services.analysis.options import AnalysisOptions

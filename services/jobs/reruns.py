@@ -7,8 +7,8 @@ knows nothing of Celery; a queue that is down leaves the row ``queued`` for the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from services.analysis.artifacts import EMBEDDINGS
 from services.analysis.options import AnalysisOptions

@@ -10,8 +10,9 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from services.analysis.audio import probe, too_long
 from services.analysis.options import AnalysisOptions

@@ -18,9 +18,9 @@ result is never changed.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Collection, Iterable
 
 from services.analysis.turns import join_turns, speakers_of
 from services.errors import InvalidEdit

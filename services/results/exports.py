@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from services.schema import AnalysisResult, Segment
 
@@ -30,7 +30,7 @@ class ExportFormat:
 
 def clock(seconds: float, *, sep: str = ".", hours: bool = True) -> str:
     """``01:02:03.456`` (or ``,`` for SRT)."""
-    millis = int(round(max(0.0, seconds) * 1000))
+    millis = round(max(0.0, seconds) * 1000)
     h, rest = divmod(millis, 3_600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)

@@ -18,10 +18,11 @@ import re
 import shutil
 import unicodedata
 import uuid
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, ContextManager, Iterator, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from services.errors import StorageError
 
@@ -96,7 +97,7 @@ class Storage(Protocol):
         """Store an upload under a fresh key (streamed, not read into memory) and return it."""
         ...
 
-    def open_local(self, key: str) -> ContextManager[Path]:
+    def open_local(self, key: str) -> AbstractContextManager[Path]:
         """A local file with the stored bytes for the duration of the ``with`` block.
 
         The file keeps the upload's name (error messages quote it). Remote stores download into a

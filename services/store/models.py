@@ -10,7 +10,7 @@ results into it. ``processing_tasks.result`` is always the machine's result; wha
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
@@ -27,7 +27,7 @@ FINAL_STATUSES = (COMPLETED, FAILED, CANCELLED)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

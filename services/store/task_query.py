@@ -8,7 +8,7 @@ condition and order is SQL: paging stays in the database however many tasks ther
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, func
@@ -115,4 +115,4 @@ def _utc(value: datetime) -> datetime:
     # SQLite compares the stored text; every stored time is UTC, so bounds must be too.
     if value.tzinfo is None:
         raise InvalidOptions("Date filters need a timezone-aware time.")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)

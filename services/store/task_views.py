@@ -7,7 +7,7 @@ matches; ``QueueAhead`` the queue before a task; ``DeletedTask`` what a deletion
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from services.store.models import FINAL_STATUSES, ProcessingTask
@@ -21,7 +21,7 @@ more than the page is worth: the matches then come most recently indexed first."
 def aware(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; everything we store is UTC.
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 

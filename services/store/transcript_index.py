@@ -9,8 +9,9 @@ segments on either. ``TaskLifecycle`` and ``TaskQueries`` call these inside its 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import ColumnElement, FromClause, column, delete, func, insert, literal_column, select, table, text
 from sqlalchemy.orm import Session

@@ -5,9 +5,9 @@ Never a browser Playwright downloads: ``playwright install`` is not part of this
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from playwright.sync_api import Browser, Locator, Page, Playwright, sync_playwright
 

@@ -6,7 +6,7 @@ installed (``make test`` installs it when it may).
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page

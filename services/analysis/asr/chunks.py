@@ -17,8 +17,9 @@ functions over times and segments; ``services.analysis.asr.transcribe`` runs the
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 Region = tuple[float, float]
 
@@ -71,7 +72,7 @@ def pack_chunks(speech: Sequence[Region], max_len: float = MAX_CHUNK_S) -> list[
     for start, end in pieces:
         if chunks and end - chunks[-1].start <= max_len:
             last = chunks[-1]
-            chunks[-1] = Chunk(last.start, end, last.speech + ((start, end),))
+            chunks[-1] = Chunk(last.start, end, (*last.speech, (start, end)))
         else:
             chunks.append(Chunk(start, end, ((start, end),)))
     return chunks

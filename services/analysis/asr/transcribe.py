@@ -16,10 +16,11 @@ Three decoding modes (``WHISPER_MODE``):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Literal, Protocol, Sequence
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -176,8 +177,8 @@ class FasterWhisperEngine:
             piece = audio[int(offset * SAMPLE_RATE) : int(group[-1].end * SAMPLE_RATE) + 1]
             clips = [{"start": c.start - offset, "end": c.end - offset} for c in group]
             pieces, info = pipeline.transcribe(
-                piece, beam_size=self.config.batched_beam_size, word_timestamps=True, batch_size=self.config.batch_size, clip_timestamps=clips,
-                language=language or None,
+                piece, beam_size=self.config.batched_beam_size, word_timestamps=True,
+                batch_size=self.config.batch_size, clip_timestamps=clips, language=language or None,
             )  # fmt: skip
             language = language or info.language
             for seg in pieces:

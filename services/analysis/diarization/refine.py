@@ -9,7 +9,7 @@ recogniser's word edges are less precise than the frame scores.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -36,8 +36,8 @@ def apply_words(path: np.ndarray, mask: np.ndarray, words: Sequence[Word]) -> tu
     for word in words:
         if not 0.0 < word.end - word.start <= MAX_WORD:
             continue
-        a = max(0, int(round(word.start / FRAME)))
-        b = min(frames, int(round(word.end / FRAME)))
+        a = max(0, round(word.start / FRAME))
+        b = min(frames, round(word.end / FRAME))
         inside = mask[a:b]
         if b <= a or not inside.any():
             continue

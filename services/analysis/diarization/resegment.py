@@ -8,7 +8,8 @@ sequence, so short flips are smoothed away while real changes land between windo
 
 from __future__ import annotations
 
-from typing import Sequence
+import itertools
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def speech_mask(speech: Sequence[Region], frames: int) -> np.ndarray:
     """Boolean per frame: inside a speech region."""
     mask = np.zeros(frames, dtype=bool)
     for start, end in speech:
-        mask[int(round(start / FRAME)) : int(round(end / FRAME))] = True
+        mask[round(start / FRAME) : round(end / FRAME)] = True
     return mask
 
 
@@ -108,7 +109,7 @@ def runs(path: np.ndarray, mask: np.ndarray) -> list[tuple[float, float, int]]:
     change = np.flatnonzero(np.diff(labels)) + 1
     bounds = np.concatenate(([0], change, [labels.size]))
     out = []
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         if labels[a] >= 0:
             out.append((round(float(a * FRAME), 3), round(float(b * FRAME), 3), int(labels[a])))
     return out

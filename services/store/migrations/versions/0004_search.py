@@ -1,7 +1,8 @@
 """search: transcript segments with a full-text index, and indexes for History's filters and sorts
 
 One ``transcript_segments`` row per segment of every completed task (filled here from the stored
-results, then by ``TaskRepo.complete`` and every correction (``services.store.edits_repo.reindex``)). The full-text index is
+results, then by ``TaskLifecycle.complete`` and every correction
+(``services.store.edits_repo.reindex``)). The full-text index is
 dialect-specific: on SQLite an FTS5 table with external content, kept in step by triggers; on
 PostgreSQL a GIN index over ``to_tsvector('simple', text)``. The status ``cancelled`` needs no
 change: ``status`` is a plain string column.
