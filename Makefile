@@ -1,6 +1,6 @@
 # FastAudio: two commands.
 #   make run   set up .venv and start everything (Redis if needed, a worker, the web app)
-#   make test  set up .venv (with test tools) and run the tests
+#   make test  set up .venv (with test tools), run the linters and import contracts, then the tests
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: run test venv dev bench clean browser screenshots contracts
+.PHONY: run test venv dev bench clean browser screenshots contracts lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +34,17 @@ browser:
 		&& (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 		|| echo "note: no chromium; browser tests will be skipped"; }
 
+# ruff (lint and format) and mypy on the production packages; settings in pyproject.toml.
+lint: $(DEV)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
 # The import contracts of docs/ARCHITECTURE.md (pyproject.toml, [tool.importlinter]).
 contracts: $(DEV)
 	$(BIN)/lint-imports
 
-test: $(DEV) browser contracts
+test: $(DEV) browser lint contracts
 	$(BIN)/python -m pytest
 
 # The README's pictures (docs/*.png), from the running app in headless Chromium; the emoji font

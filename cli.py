@@ -19,6 +19,7 @@ from services.config import get_settings
 from services.errors import FastAudioError
 from services.results.exports import FORMATS, render
 from services.schema import AnalysisResult
+from services.store.task_views import TaskView
 
 
 def _options(args: argparse.Namespace) -> AnalysisOptions:
@@ -83,8 +84,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return _print_final(task, args.format, path.stem)
 
 
-def _print_final(task, fmt: str, stem: str) -> int:  # type: ignore[no-untyped-def]
-    if task.status != "completed":
+def _print_final(task: TaskView, fmt: str, stem: str) -> int:
+    if task.status != "completed" or task.result is None:
         print(f"task {task.id} {task.status}: {task.error}", file=sys.stderr)
         return 1
     _emit(render(AnalysisResult.from_dict(task.result), fmt, file_id=stem))

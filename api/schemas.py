@@ -126,11 +126,14 @@ class TaskOut(TaskSummaryOut):
     )
 
     @classmethod
-    def of(cls, task: TaskView, edits: Edits | None = None) -> TaskOut:
-        edited = None
+    def with_result(cls, task: TaskView, edits: Edits | None = None) -> TaskOut:
+        result = edited = None
         if task.result is not None:
-            edited = apply_edits(AnalysisResult.from_dict(task.result), edits or Edits()).to_dict()
-        return cls(**_summary(task), result=task.result, edited_result=edited)
+            result = ResultOut.model_validate(task.result)
+            edited = ResultOut.model_validate(
+                apply_edits(AnalysisResult.from_dict(task.result), edits or Edits()).to_dict()
+            )
+        return cls(**_summary(task), result=result, edited_result=edited)
 
 
 class TaskPageOut(BaseModel):

@@ -30,10 +30,11 @@ if task is None:
 render_header(task)
 
 if not task.is_final:
+    live_id = task.id
 
     @st.fragment(run_every=ctx.settings.poll_interval_seconds)
     def _live() -> None:
-        current = ctx.repo.get(task.id)
+        current = ctx.repo.get(live_id)
         if current is None or current.is_final:
             st.rerun()  # the whole page re-renders with the result
         if current.status == "queued" and not broker_reachable(ctx.settings):

@@ -38,7 +38,9 @@ class Controls:
     sort: str
 
 
-NO_SELECTION = {"selection": {"rows": [], "columns": [], "cells": []}}
+MAX_SPEAKERS_FILTER = 99
+"""The speaker-count filter's upper bound: any count a stored result can have (a re-run may exceed SPEAKER_LIMIT)."""
+NO_SELECTION: dict[str, dict[str, list[int]]] = {"selection": {"rows": [], "columns": [], "cells": []}}
 
 
 def _first_page() -> None:
@@ -66,23 +68,25 @@ def render_controls() -> Controls:
         statuses = status_col.multiselect(
             "Status", STATUSES, format_func=status_label, key="history_status", on_change=_first_page, placeholder="Any"
         )
-        dates = dates_col.date_input("Uploaded between", value=(), key="history_dates", on_change=_first_page)
+        dates = dates_col.date_input("Uploaded between", value=[], key="history_dates", on_change=_first_page)
         cols = st.columns(4)
-        bounds = [
+        speakers = (
             cols[0].number_input(
-                "Speakers, at least", 0, 99, None, 1, key="history_min_speakers", on_change=_first_page
+                "Speakers, at least", 0, MAX_SPEAKERS_FILTER, None, 1, key="history_min_speakers", on_change=_first_page
             ),
             cols[1].number_input(
-                "Speakers, at most", 0, 99, None, 1, key="history_max_speakers", on_change=_first_page
+                "Speakers, at most", 0, MAX_SPEAKERS_FILTER, None, 1, key="history_max_speakers", on_change=_first_page
             ),
+        )
+        minutes = (
             cols[2].number_input(
                 "Minutes, at least", 0.0, None, None, 1.0, key="history_min_minutes", on_change=_first_page
             ),
             cols[3].number_input(
                 "Minutes, at most", 0.0, None, None, 1.0, key="history_max_minutes", on_change=_first_page
             ),
-        ]
-    return Controls(query.strip(), task_filter(statuses, dates, *bounds, zone=_browser_zone()), sort)
+        )
+    return Controls(query.strip(), task_filter(statuses, dates, *speakers, *minutes, zone=_browser_zone()), sort)
 
 
 def task_filter(

@@ -41,8 +41,8 @@ def render_speakers(
         ids = [s.id for s in result.speakers]
         label = {s.id: f"{s.name} ({s.id})" if s.name != s.id else s.id for s in result.speakers}
         left, right, button = st.columns([2, 2, 1], vertical_alignment="bottom")
-        left.selectbox("Merge speaker", ids, index=len(ids) - 1, format_func=label.get, key=MERGE_FROM_KEY)
-        right.selectbox("into", ids, index=0, format_func=label.get, key=MERGE_INTO_KEY)
+        left.selectbox("Merge speaker", ids, index=len(ids) - 1, format_func=label.__getitem__, key=MERGE_FROM_KEY)
+        right.selectbox("into", ids, index=0, format_func=label.__getitem__, key=MERGE_INTO_KEY)
         button.button(
             "Merge", key="task_merge_submit", on_click=_merge, args=(task_id, known_speakers(machine, edits), repo),
             width="stretch",
@@ -77,6 +77,8 @@ def _rename(task_id: str, speaker_id: str, key: str, repo: EditsRepo) -> None:
 
 def _merge(task_id: str, known: list[str], repo: EditsRepo) -> None:
     source, target = st.session_state.get(MERGE_FROM_KEY), st.session_state.get(MERGE_INTO_KEY)
+    if source is None or target is None:
+        return  # the choices were not rendered (fewer than two speakers)
     try:
         repo.merge(task_id, source, target, known=known)
     except InvalidEdit as exc:

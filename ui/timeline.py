@@ -23,7 +23,10 @@ def render_timeline(result: AnalysisResult) -> None:
 
 def _clicked() -> None:
     state = st.session_state.get(TIMELINE_KEY)
-    points = (state or {}).get("selection", {}).get("points", []) if isinstance(state, dict) else state.selection.points
+    if isinstance(state, dict):
+        points = state.get("selection", {}).get("points", [])
+    else:
+        points = state.selection.points if state is not None else []
     moment = moment_of(list(points or []))
     if moment is not None:
         play_from(moment)

@@ -38,7 +38,7 @@ def render_transcript(
     pages = -(-len(segments) // PAGE_SIZE)
     follow = current is not None and st.session_state.get(_FOLLOWED_KEY) != moment
     if pages > 1:
-        if follow:
+        if follow and current is not None:
             st.session_state[PAGE_KEY] = current // PAGE_SIZE + 1
         page = int(st.number_input(f"Transcript page (of {pages})", 1, pages, key=PAGE_KEY))
     else:

@@ -119,11 +119,11 @@ def speech_regions(probs: np.ndarray, duration: float, params: VadParams = VadPa
             regions.append([start, end])
     padded = [(max(0.0, s - params.pad), min(duration, e + params.pad)) for s, e in regions]
     merged: list[Region] = []
-    for s, e in padded:  # padding can make neighbours touch
-        if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
-        elif e > s:
-            merged.append((s, e))
+    for lo, hi in padded:  # padding can make neighbours touch
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        elif hi > lo:
+            merged.append((lo, hi))
     return tuple((round(float(s), 3), round(float(e), 3)) for s, e in merged)
 
 

@@ -26,6 +26,7 @@ from services.analysis.artifacts import Artifacts
 from services.analysis.asr.transcribe import Transcriber
 from services.analysis.options import AnalysisOptions
 from services.analysis.pipeline import BuiltinDiarizer, Diarizer, analyze_file
+from services.config import Settings
 from services.errors import FastAudioError, OutOfMemory, TaskCancelled, UnsupportedAudio
 from services.jobs.heartbeat import Heartbeat
 from services.jobs.progress import ProgressWriter
@@ -72,7 +73,7 @@ class JobPolicy:
         return self.retry_backoff_s * 2**retries_so_far
 
     @classmethod
-    def from_settings(cls, settings) -> JobPolicy:  # type: ignore[no-untyped-def]
+    def from_settings(cls, settings: Settings) -> JobPolicy:
         return cls(
             max_attempts=settings.max_attempts,
             retry_backoff_s=settings.retry_backoff_seconds,

@@ -21,9 +21,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Engine, delete, false, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, Engine, delete, false, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from services.store.db import session_scope
@@ -78,10 +78,11 @@ class TaskLifecycle:
         """
         with session_scope(self.engine) as session:
             statement = update(ProcessingTask).where(ProcessingTask.id == task_id, *where).values(**values)
-            updated = bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]  # CursorResult
+            updated = bool(cast(CursorResult[Any], session.execute(statement)).rowcount)  # an UPDATE's result
             if updated and also is not None:
                 also(session)
-            if event is not None and (updated or (note_ignored and session.get(ProcessingTask, task_id))):
+            known = updated or (note_ignored and session.get(ProcessingTask, task_id) is not None)
+            if event is not None and known:
                 outcome = event if updated else f"{event}-ignored"
                 session.add(TaskEvent(task_id=task_id, event=outcome, worker=worker, detail=detail, at=utcnow()))
         return updated
@@ -267,7 +268,7 @@ class TaskLifecycle:
         also: Callable[[Session], object] | None = None,
     ) -> bool:
         """Move a task that is not final to a final state; ``also`` runs in the same transaction on success."""
-        where = [ProcessingTask.status.not_in(FINAL_STATUSES)]
+        where: list[ColumnElement[bool]] = [ProcessingTask.status.not_in(FINAL_STATUSES)]
         if worker is not None:
             where.append(ProcessingTask.worker == worker)  # only the copy that holds the claim
         values = {**values, "completed_at": utcnow(), "heartbeat_at": None}

@@ -135,6 +135,7 @@ class TaskQueries:
         counted = matching.with_only_columns(segments.id).limit(SEARCH_COUNT_CAP + 1).subquery()
         with session_scope(self.engine) as session:
             total = int(session.scalar(select(func.count()).select_from(counted)) or 0)
+            order: list[Any]
             if total > SEARCH_COUNT_CAP:
                 order = [match.recency.desc()]
             else:
@@ -174,7 +175,7 @@ class TaskQueries:
                 .join(Recording, Recording.id == ProcessingTask.recording_id)
                 .where(ProcessingTask.status == QUEUED, earlier)
             ).one()
-        return QueueAhead(int(tasks), float(seconds))
+        return QueueAhead(int(tasks), float(seconds or 0.0))
 
     def recent_runs(self, limit: int = RECENT_RUNS) -> list[tuple[float, float]]:
         """``(seconds of audio, seconds it took)`` of the last ``limit`` completed analyses, newest first.
@@ -196,7 +197,11 @@ class TaskQueries:
         )
         with session_scope(self.engine) as session:
             rows = session.execute(query).all()
-        return [(float(d), (aware(done) - aware(started)).total_seconds()) for d, started, done in rows]
+        return [
+            (float(d), (aware(done) - aware(started)).total_seconds())
+            for d, started, done in rows
+            if d is not None and started is not None and done is not None  # the query's conditions, for the types
+        ]
 
     # --- what the reaper and housekeeping look at ---------------------------------------------
 

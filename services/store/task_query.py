@@ -44,7 +44,7 @@ class TaskFilter:
     max_duration: float | None = None
 
     def __post_init__(self) -> None:
-        pairs = (
+        pairs: tuple[tuple[Any, Any, str], ...] = (
             (self.min_speakers, self.max_speakers, "speakers"),
             (self.min_duration, self.max_duration, "duration"),
             (self.created_from, self.created_before, "dates"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from services.store.models import FINAL_STATUSES, ProcessingTask
 from services.store.search_query import SearchQuery
@@ -18,8 +18,12 @@ SEARCH_COUNT_CAP = 1000
 more than the page is worth: the matches then come most recently indexed first."""
 
 
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
 def aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything we store is UTC.
+    """``value`` in UTC: SQLite hands back naive datetimes, and everything stored is UTC."""
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value

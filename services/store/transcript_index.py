@@ -13,7 +13,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, column, delete, func, insert, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    TextClause,
+    column,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from services.store.models import TranscriptSegment
@@ -58,7 +70,7 @@ class Matcher:
     """The dialect's pieces of a search: where matching segments come from, and the match itself."""
 
     source: FromClause
-    condition: ColumnElement[bool]
+    condition: ColumnElement[bool] | TextClause
     recency: ColumnElement[int]
     """The segment's row id: higher means indexed later (completed or edited more recently). The
     full-text index can walk matches in this order and stop after a page."""

@@ -33,6 +33,13 @@ MAX_COMPRESSION_RATIO = 2.4  # Whisper's own thresholds for "this output is a re
 MIN_AVG_LOGPROB = -1.0  # ... and for "this output is a guess"
 
 
+class DecodedWord(Protocol):
+    """The fields of a faster-whisper word the checks read."""
+
+    start: float
+    end: float
+
+
 class DecodedSegment(Protocol):
     """The fields of a faster-whisper segment the checks read."""
 
@@ -40,7 +47,7 @@ class DecodedSegment(Protocol):
     end: float
     avg_logprob: float
     compression_ratio: float
-    words: Sequence[object] | None
+    words: Sequence[DecodedWord] | None
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,7 @@ def coverage(chunk: Chunk, word_spans: Sequence[Region]) -> float:
 
 def needs_second_look(chunk: Chunk, segments: Sequence[DecodedSegment]) -> bool:
     """True when the batched output of ``chunk`` probably lost speech or went astray."""
-    words = [(float(w.start), float(w.end)) for s in segments for w in (s.words or ())]  # type: ignore[attr-defined]
+    words = [(float(w.start), float(w.end)) for s in segments for w in (s.words or ())]
     if coverage(chunk, words) < MIN_COVERAGE:
         return True
     return any(s.compression_ratio > MAX_COMPRESSION_RATIO or s.avg_logprob < MIN_AVG_LOGPROB for s in segments)

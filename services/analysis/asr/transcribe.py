@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -102,7 +102,7 @@ def resolve_model_dir(model_size: str, model_path: Path | None = None) -> str:
 
 
 @lru_cache(maxsize=2)
-def _load_model(model_dir: str, device: str, compute_type: str, cpu_threads: int):  # type: ignore[no-untyped-def]
+def _load_model(model_dir: str, device: str, compute_type: str, cpu_threads: int) -> Any:  # a WhisperModel
     from faster_whisper import WhisperModel
 
     return WhisperModel(model_dir, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
@@ -123,7 +123,7 @@ class FasterWhisperEngine:
         self._model_dir = resolve_model_dir(config.model_size, config.model_path)
 
     @property
-    def model(self):  # type: ignore[no-untyped-def]
+    def model(self) -> Any:
         c = self.config
         return _load_model(self._model_dir, c.device, c.compute_type, c.cpu_threads)
 
@@ -169,7 +169,7 @@ class FasterWhisperEngine:
         if not chunks:
             return [], language or "en"
         pipeline = BatchedInferencePipeline(self.model)
-        decoded: list[list] = [[] for _ in chunks]  # type: ignore[type-arg]
+        decoded: list[list[Any]] = [[] for _ in chunks]
         for first in range(0, len(chunks), GROUP_CHUNKS):
             group = chunks[first : first + GROUP_CHUNKS]
             # Only this group's audio is converted and featurised, so memory stays bounded.
@@ -195,7 +195,7 @@ class FasterWhisperEngine:
         segments = [_segment(seg) for chunk_segments in decoded for seg in chunk_segments]
         return segments, language
 
-    def _careful(self, audio: np.ndarray, chunk: Chunk) -> list:  # type: ignore[type-arg]
+    def _careful(self, audio: np.ndarray, chunk: Chunk) -> list[Any]:
         """Decode one chunk alone: beam search with temperature fallback, like the sequential mode."""
         piece = audio[int(chunk.start * SAMPLE_RATE) : int(chunk.end * SAMPLE_RATE)]
         pieces, _ = self.model.transcribe(
@@ -208,7 +208,7 @@ class FasterWhisperEngine:
 class _Shifted:
     """A faster-whisper segment (and its words) moved by ``offset`` seconds."""
 
-    def __init__(self, segment, offset: float) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, segment: Any, offset: float) -> None:
         self.start = float(segment.start) + offset
         self.end = float(segment.end) + offset
         self.text = segment.text
@@ -225,7 +225,7 @@ class _Word:
     probability: float
 
 
-def _segment(piece) -> Segment:  # type: ignore[no-untyped-def]
+def _segment(piece: Any) -> Segment:
     words = tuple(
         Word(start=float(w.start), end=float(w.end), word=w.word.strip(), probability=float(w.probability))
         for w in piece.words or ()

@@ -96,7 +96,7 @@ def resolve_checkpoint(model_size: str, model_path: Path | None, cache_dir: Path
 
 
 @lru_cache(maxsize=2)
-def _load_model(checkpoint: str, model_size: str, device: str):  # type: ignore[no-untyped-def]
+def _load_model(checkpoint: str, model_size: str, device: str) -> Any:  # a whisper.model.Whisper
     """The checkpoint as a ``whisper.model.Whisper`` with alignment heads for word timestamps."""
     import torch
     import whisper
@@ -147,7 +147,7 @@ def _progress_hook(on_progress: ProgressFn | None) -> Iterator[None]:
     decoded, 30 s window by window. We swap in a bar that forwards that fraction (one transcription
     at a time per process, which is how workers run anyway).
     """
-    module = importlib.import_module("whisper.transcribe")  # the module, not the function of that name
+    module: Any = importlib.import_module("whisper.transcribe")  # the module, not the function of that name
     with _HOOK_LOCK:
         original = module.tqdm
         module.tqdm = SimpleNamespace(tqdm=lambda *a, **kw: _ProgressBar(on_progress or (lambda _f: None), **kw))
@@ -169,7 +169,7 @@ class OpenAIWhisperEngine:
         self.checkpoint = resolve_checkpoint(config.model_size, config.model_path, config.cache_dir)
 
     @property
-    def model(self):  # type: ignore[no-untyped-def]
+    def model(self) -> Any:
         return _load_model(str(self.checkpoint), self.config.model_size, self.config.device)
 
     def transcribe(

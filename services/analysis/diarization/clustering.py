@@ -185,7 +185,7 @@ def _agglomerative(vectors: np.ndarray, num_speakers: int | None, min_speakers: 
         unit = np.stack([v / np.linalg.norm(v) for v in sums])
         sim = unit @ unit.T
         np.fill_diagonal(sim, -np.inf)
-        a, b = np.unravel_index(np.argmax(sim), sim.shape)
+        a, b = (int(i) for i in np.unravel_index(np.argmax(sim), sim.shape))
         singles = any(len(m) == 1 for m in members)
         if len(members) <= target_lo or (len(members) <= target_hi and sim[a, b] < MERGE_ABOVE and not singles):
             break

@@ -182,7 +182,7 @@ def assign_turns(
     return label_turns(_fold(resegment.runs(path, mask), emb))
 
 
-def _fold(segments: list[tuple[float, float, int]], emb: SpeechEmbeddings):
+def _fold(segments: list[tuple[float, float, int]], emb: SpeechEmbeddings) -> list[tuple[float, float, int]]:
     """Channel-local times for channels laid end to end (identity for one channel)."""
     if emb.channels == 1:
         return segments

@@ -12,8 +12,13 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # both load in the worker only, inside the functions that use them
+    import torch
+    from resemblyzer import VoiceEncoder
 
 from services.schema import SAMPLE_RATE
 
@@ -31,7 +36,7 @@ Region = tuple[float, float]
 
 
 @functools.lru_cache(maxsize=4)
-def load_encoder(device: str = "cpu", bfloat16: bool | None = None):
+def load_encoder(device: str = "cpu", bfloat16: bool | None = None) -> VoiceEncoder:
     """The resemblyzer VoiceEncoder, loaded once per process and device.
 
     Args:
@@ -103,7 +108,7 @@ def mel_frames(audio: np.ndarray, first: int, last: int, gain: float = 1.0) -> n
 
 
 @functools.lru_cache(maxsize=1)
-def _hann():
+def _hann() -> torch.Tensor:
     import torch
 
     return torch.hann_window(N_FFT, periodic=True)  # as librosa's "hann"

@@ -112,7 +112,7 @@ def _hub_offline() -> Iterator[None]:
 
 
 @lru_cache(maxsize=1)
-def _load_pipeline(location: str, token: str | None, device: str):  # type: ignore[no-untyped-def]
+def _load_pipeline(location: str, token: str | None, device: str) -> Any:  # a pyannote.audio Pipeline
     try:
         with warnings.catch_warnings():
             # pyannote warns when torchcodec cannot find FFmpeg; we hand it decoded audio, never files.
@@ -190,7 +190,7 @@ class PyannoteDiarizer:
         self.location = resolve_pipeline(config.pipeline, config.token)
 
     @property
-    def pipeline(self):  # type: ignore[no-untyped-def]
+    def pipeline(self) -> Any:
         return _load_pipeline(str(self.location), self.config.token, self.config.device)
 
     def diarize(
