@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.helpers import ROOT, child_env
 
@@ -37,3 +39,40 @@ def test_opening_the_analyze_page_loads_no_model_scipy_or_celery(tmp_path) -> No
         "assert not at.exception and at.title[0].value == 'Analyze a recording', at.exception\n"
     )
     assert _loaded_after(code) == dict.fromkeys(HEAVY, False)
+
+
+# --- sizes ----------------------------------------------------------------------------------------
+
+PRODUCTION = ("services", "api", "worker", "ui", "app_pages", "cli.py", "app.py")
+MAX_MODULE_LINES, MAX_CLASS_LINES, MAX_FUNCTION_LINES = 400, 200, 60
+
+
+def _production_files() -> list[Path]:
+    files: list[Path] = []
+    for name in PRODUCTION:
+        path = ROOT / name
+        files += [path] if path.is_file() else sorted(path.rglob("*.py"))
+    return [f for f in files if "migrations" not in f.parts]
+
+
+def _too_long() -> list[str]:
+    found = []
+    for path in _production_files():
+        source = path.read_text()
+        where = path.relative_to(ROOT)
+        if (lines := len(source.splitlines())) > MAX_MODULE_LINES:
+            found.append(f"{where}: {lines} lines")
+        for node in ast.walk(ast.parse(source)):
+            limit = {ast.ClassDef: MAX_CLASS_LINES, ast.FunctionDef: MAX_FUNCTION_LINES}.get(type(node))
+            if isinstance(node, ast.AsyncFunctionDef):
+                limit = MAX_FUNCTION_LINES
+            if limit is not None:
+                size = node.end_lineno - node.lineno + 1  # type: ignore[attr-defined, operator]
+                if size > limit:
+                    found.append(f"{where}:{node.lineno} {node.name}: {size} lines")  # type: ignore[attr-defined]
+    return found
+
+
+def test_no_module_over_400_lines_no_class_over_200_no_function_over_60() -> None:
+    assert _production_files(), "no production code found"
+    assert _too_long() == []

@@ -54,6 +54,17 @@ def _size(data: bytes | BinaryIO) -> int:
     return size
 
 
+def _refused(
+    repo: TaskRepo, name: str, size: int, options: AnalysisOptions, kind: str, error: FastAudioError
+) -> Submission:
+    """A ``failed`` task for an upload refused before it was stored, with the reason for the person."""
+    task = repo.create(
+        filename=name, stored_path=None, size_bytes=size, duration=None, options=options.to_dict(), kind=kind
+    )
+    repo.fail(task.id, str(error))
+    return Submission(repo.require(task.id), enqueued=False, message=str(error), error=error)
+
+
 def submit(
     *,
     filename: str,
@@ -69,14 +80,10 @@ def submit(
     name = safe_name(filename)
     size = _size(data)
     if size > settings.max_upload_bytes:
-        task = repo.create(
-            filename=name, stored_path=None, size_bytes=size, duration=None, options=options.to_dict(), kind=kind
-        )
         error = UploadTooLarge(
             f"{name} is {size / 1024 / 1024:.0f} MB; the limit is {settings.max_upload_mb} MB (MAX_UPLOAD_MB)."
         )
-        repo.fail(task.id, str(error))
-        return Submission(repo.require(task.id), enqueued=False, message=str(error), error=error)
+        return _refused(repo, name, size, options, kind, error)
 
     stored = storage.save(name, io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data)
     try:
@@ -87,16 +94,7 @@ def submit(
             raise too_long(name, limit, info.duration)
     except FastAudioError as exc:
         storage.delete(stored.key)  # nothing to analyse; keep no unusable files
-        task = repo.create(
-            filename=name,
-            stored_path=None,
-            size_bytes=stored.size_bytes,
-            duration=None,
-            options=options.to_dict(),
-            kind=kind,
-        )
-        repo.fail(task.id, str(exc))
-        return Submission(repo.require(task.id), enqueued=False, message=str(exc), error=exc)
+        return _refused(repo, name, stored.size_bytes, options, kind, exc)
 
     task = repo.create(
         filename=name,

@@ -27,6 +27,28 @@ def _hover(text: str) -> str:
     return "<br>".join(textwrap.wrap(text, 60)[:6]) or "(no words)"
 
 
+TURN_BAR, SEGMENT_BAR, OVERLAP_BAR = 0.8, 0.45, 0.6
+"""Bar thicknesses (share of a row): turns behind, the segments with words in front, overlaps between."""
+TURN_OPACITY = 0.3
+FIGURE_BASE_PX, ROW_PX = 140, 48
+"""The timeline's height: room for the axis and range slider, plus one row per speaker."""
+
+
+def _bars(name: str, row: str, spans: list[tuple[float, float]], width: float, hover: str, **trace: Any) -> go.Bar:
+    """Horizontal bars in ``row`` for ``(start, end)`` spans; ``customdata[0]`` is each bar's start."""
+    trace.setdefault("customdata", [[start, short_clock(start), short_clock(end)] for start, end in spans])
+    return go.Bar(
+        name=name,
+        y=[row] * len(spans),
+        x=[end - start for start, end in spans],
+        base=[start for start, _ in spans],
+        width=width,
+        orientation="h",
+        hovertemplate=hover,
+        **trace,
+    )
+
+
 def timeline_figure(result: AnalysisResult) -> go.Figure:
     """One row per speaker: their speaker turns (light) and transcript segments (solid; hover shows
     the words), and an "Overlap" row where two or more speakers talk at once. Zoom by dragging,
@@ -39,53 +61,27 @@ def timeline_figure(result: AnalysisResult) -> go.Figure:
     fig = go.Figure()
     rows = [s.name for s in result.speakers]
     for speaker in result.speakers:
-        turns = [t for t in result.turns if t.speaker == speaker.id]
-        fig.add_trace(
-            go.Bar(
-                name=f"{speaker.name} (speaking)",
-                y=[speaker.name] * len(turns),
-                x=[t.end - t.start for t in turns],
-                base=[t.start for t in turns],
-                width=0.8,
-                orientation="h",
-                marker=dict(color=colors[speaker.id], opacity=0.3),
-                customdata=[[t.start, short_clock(t.start), short_clock(t.end)] for t in turns],
-                hovertemplate="<b>%{y}</b> speaking %{customdata[1]}–%{customdata[2]}<extra></extra>",
-            )
-        )
+        turns = [(t.start, t.end) for t in result.turns if t.speaker == speaker.id]
+        marker = dict(color=colors[speaker.id], opacity=TURN_OPACITY)
+        hover = "<b>%{y}</b> speaking %{customdata[1]}–%{customdata[2]}<extra></extra>"
+        fig.add_trace(_bars(f"{speaker.name} (speaking)", speaker.name, turns, TURN_BAR, hover, marker=marker))
         segs = [s for s in result.segments if s.speaker == speaker.id]
+        data = [[s.start, short_clock(s.start), short_clock(s.end), _hover(s.text)] for s in segs]
+        hover = "<b>%{y}</b> %{customdata[1]}–%{customdata[2]}<br>%{customdata[3]}<extra></extra>"
+        spans = [(s.start, s.end) for s in segs]
         fig.add_trace(
-            go.Bar(
-                name=speaker.name,
-                y=[speaker.name] * len(segs),
-                x=[s.end - s.start for s in segs],
-                base=[s.start for s in segs],
-                width=0.45,
-                orientation="h",
-                marker_color=colors[speaker.id],
-                customdata=[[s.start, short_clock(s.start), short_clock(s.end), _hover(s.text)] for s in segs],
-                hovertemplate="<b>%{y}</b> %{customdata[1]}–%{customdata[2]}<br>%{customdata[3]}<extra></extra>",
+            _bars(
+                speaker.name, speaker.name, spans, SEGMENT_BAR, hover, marker_color=colors[speaker.id], customdata=data
             )
         )
     overlaps = overlap_spans(result.turns)
     if overlaps:
         rows.append(OVERLAP_ROW)
-        fig.add_trace(
-            go.Bar(
-                name=OVERLAP_ROW,
-                y=[OVERLAP_ROW] * len(overlaps),
-                x=[end - start for start, end in overlaps],
-                base=[start for start, _ in overlaps],
-                width=0.6,
-                orientation="h",
-                marker_color=OVERLAP_COLOR,
-                customdata=[[start, short_clock(start), short_clock(end)] for start, end in overlaps],
-                hovertemplate="Overlapping speech %{customdata[1]}–%{customdata[2]}<extra></extra>",
-            )
-        )
+        hover = "Overlapping speech %{customdata[1]}–%{customdata[2]}<extra></extra>"
+        fig.add_trace(_bars(OVERLAP_ROW, OVERLAP_ROW, overlaps, OVERLAP_BAR, hover, marker_color=OVERLAP_COLOR))
     fig.update_layout(
         barmode="overlay",
-        height=140 + 48 * max(1, len(rows)),
+        height=FIGURE_BASE_PX + ROW_PX * max(1, len(rows)),
         margin=dict(l=10, r=10, t=30, b=10),
         xaxis=dict(title="time (s)", range=[0, max(result.duration, 1.0)], rangeslider=dict(visible=True)),
         yaxis=dict(autorange="reversed", title=None, categoryorder="array", categoryarray=rows, fixedrange=True),

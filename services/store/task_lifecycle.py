@@ -9,7 +9,7 @@ cancel and delete.
       \\------------------/
     completed/failed --requeue--> queued   (a re-run, or "run again" after a failure)
 
-Every change is one short transaction and one conditional UPDATE (``_transition``): the condition
+Every change is one short transaction and one conditional UPDATE (``transition``): the condition
 says which states the move starts from, so two copies of the same job (Celery delivers at least
 once) cannot both claim it, and a late progress report can never overwrite a final state. A move
 that happened is recorded in ``task_events``. A completed task's transcript is written, in the same
@@ -52,40 +52,41 @@ def _view(session: Session, task_id: str) -> TaskView | None:
     return TaskView.of(row) if row is not None else None
 
 
+def transition(
+    engine: Engine,
+    task_id: str,
+    where: Sequence[ColumnElement[bool]],
+    values: dict[str, Any],
+    event: str | None = None,
+    *,
+    worker: str | None = None,
+    detail: str | None = None,
+    also: Callable[[Session], object] | None = None,
+    note_ignored: bool = False,
+) -> bool:
+    """UPDATE the task where ``where`` holds; on success run ``also`` and record ``event``, all in one transaction.
+
+    Args:
+        note_ignored: record ``<event>-ignored`` when the row exists but the move did not apply
+            (a late copy tried to finish a task that is final or no longer its own).
+    """
+    with session_scope(engine) as session:
+        statement = update(ProcessingTask).where(ProcessingTask.id == task_id, *where).values(**values)
+        updated = bool(cast(CursorResult[Any], session.execute(statement)).rowcount)  # an UPDATE's result
+        if updated and also is not None:
+            also(session)
+        known = updated or (note_ignored and session.get(ProcessingTask, task_id) is not None)
+        if event is not None and known:
+            outcome = event if updated else f"{event}-ignored"
+            session.add(TaskEvent(task_id=task_id, event=outcome, worker=worker, detail=detail, at=utcnow()))
+    return updated
+
+
 class TaskLifecycle:
     """Moves tasks between states through one SQLAlchemy engine."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def _transition(
-        self,
-        task_id: str,
-        where: Sequence[ColumnElement[bool]],
-        values: dict[str, Any],
-        event: str | None = None,
-        *,
-        worker: str | None = None,
-        detail: str | None = None,
-        also: Callable[[Session], object] | None = None,
-        note_ignored: bool = False,
-    ) -> bool:
-        """UPDATE the task where ``where`` holds; on success run ``also`` and record ``event``, all in one transaction.
-
-        Args:
-            note_ignored: record ``<event>-ignored`` when the row exists but the move did not apply
-                (a late copy tried to finish a task that is final or no longer its own).
-        """
-        with session_scope(self.engine) as session:
-            statement = update(ProcessingTask).where(ProcessingTask.id == task_id, *where).values(**values)
-            updated = bool(cast(CursorResult[Any], session.execute(statement)).rowcount)  # an UPDATE's result
-            if updated and also is not None:
-                also(session)
-            known = updated or (note_ignored and session.get(ProcessingTask, task_id) is not None)
-            if event is not None and known:
-                outcome = event if updated else f"{event}-ignored"
-                session.add(TaskEvent(task_id=task_id, event=outcome, worker=worker, detail=detail, at=utcnow()))
-        return updated
 
     def _get(self, task_id: str) -> TaskView | None:
         with session_scope(self.engine) as session:
@@ -152,31 +153,31 @@ class TaskLifecycle:
             status=PROCESSING, stage="starting", progress=0, error=None, worker=worker,
             attempts=ProcessingTask.attempts + 1, started_at=now, heartbeat_at=now,
         )  # fmt: skip
-        claimed = self._transition(task_id, [claimable], values, "claimed", worker=worker)
+        claimed = transition(self.engine, task_id, [claimable], values, "claimed", worker=worker)
         return self._get(task_id) if claimed else None
 
     def heartbeat(self, task_id: str, worker: str) -> bool:
         """Refresh the heartbeat of a task this worker runs. False when it is no longer ours."""
         ours = [ProcessingTask.status == PROCESSING, ProcessingTask.worker == worker]
-        return self._transition(task_id, ours, {"heartbeat_at": utcnow()})
+        return transition(self.engine, task_id, ours, {"heartbeat_at": utcnow()})
 
     def report_progress(self, task_id: str, stage: str, progress: int) -> bool:
         """Record stage and percent (also the heartbeat). False when the task is no longer running."""
         percent = max(PROGRESS_MIN, min(PROGRESS_MAX, int(progress)))
         values = {"stage": stage, "progress": percent, "heartbeat_at": utcnow()}
-        return self._transition(task_id, [ProcessingTask.status == PROCESSING], values)
+        return transition(self.engine, task_id, [ProcessingTask.status == PROCESSING], values)
 
     def release(self, task_id: str, worker: str, reason: str) -> bool:
         """Hand a running task back to the queue (a transient error; it will be retried)."""
         ours = [ProcessingTask.status == PROCESSING, ProcessingTask.worker == worker]
         values = {**_BACK_IN_QUEUE, "error": reason}
-        return self._transition(task_id, ours, values, "released", worker=worker, detail=reason)
+        return transition(self.engine, task_id, ours, values, "released", worker=worker, detail=reason)
 
     def requeue_stale(self, task_id: str, stale_before: datetime) -> bool:
         """Put a ``processing`` task whose heartbeat went stale back to ``queued`` (the reaper's job)."""
         stale = [ProcessingTask.status == PROCESSING, ProcessingTask.heartbeat_at < stale_before]
         values = {**_BACK_IN_QUEUE, "enqueued_at": None}
-        return self._transition(task_id, stale, values, "reaped", detail="heartbeat went stale")
+        return transition(self.engine, task_id, stale, values, "reaped", detail="heartbeat went stale")
 
     def requeue(
         self,
@@ -203,12 +204,12 @@ class TaskLifecycle:
         if options is not None:
             values["options"] = options
         where = [ProcessingTask.status.in_(from_statuses)]
-        moved = self._transition(task_id, where, values, "requeued", detail=reason or rerun or "analysis")
+        moved = transition(self.engine, task_id, where, values, "requeued", detail=reason or rerun or "analysis")
         return self._get(task_id) if moved else None
 
     def mark_enqueued(self, task_id: str) -> None:
         """Remember that a message for this task was just handed to the broker."""
-        self._transition(task_id, [], {"enqueued_at": utcnow()})
+        transition(self.engine, task_id, [], {"enqueued_at": utcnow()})
 
     # --- final states ----------------------------------------------------------------------
 
@@ -256,7 +257,7 @@ class TaskLifecycle:
         the task is final already or does not exist. Stage and percent stay: how far it got.
         """
         values = {"status": CANCELLED, "completed_at": utcnow(), "heartbeat_at": None}
-        return self._transition(task_id, [ProcessingTask.status.in_((QUEUED, PROCESSING))], values, "cancelled")
+        return transition(self.engine, task_id, [ProcessingTask.status.in_((QUEUED, PROCESSING))], values, "cancelled")
 
     def _finish(
         self,
@@ -272,7 +273,7 @@ class TaskLifecycle:
         if worker is not None:
             where.append(ProcessingTask.worker == worker)  # only the copy that holds the claim
         values = {**values, "completed_at": utcnow(), "heartbeat_at": None}
-        return self._transition(task_id, where, values, event, worker=worker, also=also, note_ignored=True)
+        return transition(self.engine, task_id, where, values, event, worker=worker, also=also, note_ignored=True)
 
     # --- removing -------------------------------------------------------------------------
 
@@ -283,15 +284,19 @@ class TaskLifecycle:
         nothing (they are conditional updates), so deleting a running task is safe.
         """
         with session_scope(self.engine) as session:
-            row = session.get(ProcessingTask, task_id, options=[joinedload(ProcessingTask.recording)])
-            if row is None:
-                return None
-            view = TaskView.of(row, with_result=False)
-            session.execute(delete(TranscriptSegment).where(TranscriptSegment.task_id == task_id))
-            session.execute(delete(ProcessingTask).where(ProcessingTask.id == task_id))
-            others = session.scalar(
-                select(func.count()).select_from(ProcessingTask).where(ProcessingTask.recording_id == view.recording.id)
-            )
-            if not others:
-                session.execute(delete(Recording).where(Recording.id == view.recording.id))
-        return DeletedTask(task=view, recording_removed=not others)
+            return _delete_rows(session, task_id)
+
+
+def _delete_rows(session: Session, task_id: str) -> DeletedTask | None:
+    row = session.get(ProcessingTask, task_id, options=[joinedload(ProcessingTask.recording)])
+    if row is None:
+        return None
+    view = TaskView.of(row, with_result=False)
+    session.execute(delete(TranscriptSegment).where(TranscriptSegment.task_id == task_id))
+    session.execute(delete(ProcessingTask).where(ProcessingTask.id == task_id))
+    others = session.scalar(
+        select(func.count()).select_from(ProcessingTask).where(ProcessingTask.recording_id == view.recording.id)
+    )
+    if not others:
+        session.execute(delete(Recording).where(Recording.id == view.recording.id))
+    return DeletedTask(task=view, recording_removed=not others)

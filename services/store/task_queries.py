@@ -35,6 +35,24 @@ SCAN_LIMIT = 500
 """The most rows one reaper or housekeeping pass looks at; the next pass takes the rest."""
 
 
+def _conditions(status: str | None, filters: TaskFilter | None) -> list[Any]:
+    conditions = list(filters.clauses()) if filters is not None else []
+    if status:
+        conditions.append(ProcessingTask.status == status)
+    return conditions
+
+
+def _views(session: Session, task_ids: set[str]) -> dict[str, TaskView]:
+    if not task_ids:
+        return {}
+    query = (
+        select(ProcessingTask)
+        .options(joinedload(ProcessingTask.recording), defer(ProcessingTask.result))
+        .where(ProcessingTask.id.in_(task_ids))
+    )
+    return {row.id: TaskView.of(row, with_result=False) for row in session.scalars(query)}
+
+
 class TaskQueries:
     """Reads the task table through one SQLAlchemy engine."""
 
@@ -74,13 +92,13 @@ class TaskQueries:
             sort: a key of ``services.store.task_query.SORTS``; newest first by default.
         """
         sort = sort or ("oldest" if oldest_first else "newest")
-        ids_query = select(ProcessingTask.id).where(*self._conditions(status, filters))
+        ids_query = select(ProcessingTask.id).where(*_conditions(status, filters))
         if needs_recording(sort, filters):
             ids_query = ids_query.join(Recording, Recording.id == ProcessingTask.recording_id)
         ids_query = ids_query.order_by(*order_by(sort)).limit(limit).offset(offset)
         with session_scope(self.engine) as session:
             ids = list(session.scalars(ids_query))
-            views = self._views(session, set(ids))
+            views = _views(session, set(ids))
         return [views[task_id] for task_id in ids if task_id in views]
 
     def count(self, status: str | None = None, *, filters: TaskFilter | None = None) -> int:
@@ -88,14 +106,7 @@ class TaskQueries:
         if needs_recording("newest", filters):
             query = query.join(Recording, Recording.id == ProcessingTask.recording_id)
         with session_scope(self.engine) as session:
-            return int(session.scalar(query.where(*self._conditions(status, filters))) or 0)
-
-    @staticmethod
-    def _conditions(status: str | None, filters: TaskFilter | None) -> list[Any]:
-        conditions = list(filters.clauses()) if filters is not None else []
-        if status:
-            conditions.append(ProcessingTask.status == status)
-        return conditions
+            return int(session.scalar(query.where(*_conditions(status, filters))) or 0)
 
     def search(
         self, text: str, *, filters: TaskFilter | None = None, sort: str = "newest", limit: int = 50, offset: int = 0
@@ -116,7 +127,7 @@ class TaskQueries:
         match = transcript_index.matcher(dialect, query)
         segments = TranscriptSegment.__table__.c
         columns = [ProcessingTask.id, ProcessingTask.created_at]
-        tasks_query = select(*columns).where(*self._conditions(None, filters))
+        tasks_query = select(*columns).where(*_conditions(None, filters))
         if needs_recording(sort, filters):
             columns += [Recording.duration, Recording.filename]
             tasks_query = tasks_query.add_columns(Recording.duration, Recording.filename).join(
@@ -142,20 +153,9 @@ class TaskQueries:
                 order = [*order_by(sort, sort_columns), segments.start]
             rows = session.execute(matching.order_by(*order).limit(limit).offset(offset)).all()
             snippets = transcript_index.snippets(session, dialect, query, [r.id for r in rows])
-            views = self._views(session, {r.task_id for r in rows})
+            views = _views(session, {r.task_id for r in rows})
         hits = tuple(SearchHit(views[r.task_id], r.start, r.end, r.speaker, snippets.get(r.id, "")) for r in rows)
         return SearchPage(hits, total, query)
-
-    @staticmethod
-    def _views(session: Session, task_ids: set[str]) -> dict[str, TaskView]:
-        if not task_ids:
-            return {}
-        query = (
-            select(ProcessingTask)
-            .options(joinedload(ProcessingTask.recording), defer(ProcessingTask.result))
-            .where(ProcessingTask.id.in_(task_ids))
-        )
-        return {row.id: TaskView.of(row, with_result=False) for row in session.scalars(query)}
 
     def queue_ahead(self, task_id: str) -> QueueAhead:
         """The queued tasks submitted before ``task_id`` (what a worker takes first)."""
