@@ -7,14 +7,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from services.store.db import get_engine, head_revision, migrate
+from services.store.db import alembic_config, get_engine, migrate
 from services.store.tasks_repo import TaskRepo
 from tests.helpers import ROOT, child_env
 from tests.postgres import temporary_database
 
-HEAD = head_revision()
+HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head() or ""
 """The newest revision in services/store/migrations (read, so that adding a migration needs no edit here)."""
 EDIT_TABLES = {"speaker_labels", "segment_edits", "task_artifacts"}
 MIGRATE = "from services.store.db import migrate; import sys; migrate(sys.argv[1]); print('migrated')"

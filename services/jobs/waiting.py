@@ -10,12 +10,11 @@ from datetime import datetime
 
 from services.jobs.eta import processing_rate, queued_left, running_left
 from services.store.models import PROCESSING, QUEUED, utcnow
-from services.store.task_queries import TaskQueries
+from services.store.task_queries import RECENT_RUNS, TaskQueries
 from services.store.task_views import TaskView
 
-RECENT_RUNS = 20
-"""How many recently completed analyses the speed is measured over."""
 MAX_RUNNING = 200
+"""The most running tasks read for an estimate (more than any deployment runs at once)."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ TURN_BAR, SEGMENT_BAR, OVERLAP_BAR = 0.8, 0.45, 0.6
 TURN_OPACITY = 0.3
 FIGURE_BASE_PX, ROW_PX = 140, 48
 """The timeline's height: room for the axis and range slider, plus one row per speaker."""
+STATS_BASE_PX, STATS_ROW_PX = 120, 40
+"""The statistics figure's height: its titles, plus one row per speaker."""
 
 
 def _bars(name: str, row: str, spans: list[tuple[float, float]], width: float, hover: str, **trace: Any) -> go.Bar:
@@ -128,33 +130,8 @@ def stats_figure(stats: ConversationStats, colors: dict[str, str]) -> go.Figure:
         fig.update_xaxes(range=[0, 1], dtick=1, row=1, col=3)
         fig.add_annotation(text="none", showarrow=False, x=0.5, y=0.5, xref="x3 domain", yref="y3 domain")
     fig.update_layout(
-        height=120 + 40 * max(1, len(names)),
+        height=STATS_BASE_PX + STATS_ROW_PX * max(1, len(names)),
         margin=dict(l=10, r=10, t=40, b=10),
         showlegend=False,
-    )
-    return fig
-
-
-def talk_time_figure(result: AnalysisResult) -> go.Figure:
-    """Talk time per speaker, longest first."""
-    colors = speaker_colors(result)
-    speakers = sorted(result.speakers, key=lambda s: s.talk_time, reverse=True)
-    fig = go.Figure(
-        go.Bar(
-            x=[s.talk_time for s in speakers],
-            y=[s.name for s in speakers],
-            orientation="h",
-            marker_color=[colors[s.id] for s in speakers],
-            text=[short_clock(s.talk_time) for s in speakers],
-            textposition="auto",
-            hovertemplate="%{y}: %{x:.1f} s<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        height=100 + 40 * max(1, len(speakers)),
-        margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(title="seconds"),
-        yaxis=dict(autorange="reversed"),
-        title=dict(text="Talk time", x=0, font=dict(size=14)),
     )
     return fig

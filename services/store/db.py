@@ -98,13 +98,6 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def head_revision() -> str:
-    """The newest migration's revision id."""
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head() or ""
-
-
 def migrate(url: str) -> None:
     """Bring the database at ``url`` to the newest schema (safe to call from every process at once).
 

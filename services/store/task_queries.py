@@ -30,7 +30,7 @@ from services.store.task_query import SortColumns, TaskFilter, needs_recording, 
 from services.store.task_views import SEARCH_COUNT_CAP, QueueAhead, SearchHit, SearchPage, TaskView, aware
 
 RECENT_RUNS = 20
-"""How many completed analyses ``recent_runs`` returns by default."""
+"""How many recently completed analyses the processing speed is measured over (``recent_runs``)."""
 SCAN_LIMIT = 500
 """The most rows one reaper or housekeeping pass looks at; the next pass takes the rest."""
 
