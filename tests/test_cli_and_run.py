@@ -49,7 +49,7 @@ def test_submit_prints_only_the_task_id_on_stdout(ctx: AppContext, data: Path, t
     assert done.returncode == 0, done.stderr
     task_id = done.stdout.strip()
     assert done.stdout == f"{task_id}\n" and ctx.repo.require(task_id).recording.filename == "jfk.flac"
-    assert f"task {task_id}: queued" in done.stderr
+    assert re.search(rf"task {task_id}: (queued|processing|completed)\. ", done.stderr)  # a worker may have it already
 
     fake = tmp_path / "report.wav"
     fake.write_text("quarterly report")
