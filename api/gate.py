@@ -2,17 +2,12 @@
 
 FastAPI parses a multipart body before any route dependency runs, so these rules live in a small
 ASGI middleware: an unauthenticated client, or an upload that announces more than MAX_UPLOAD_MB,
-<<<<<<< HEAD
-is answered at once instead of being spooled to disk first. (An upload within the announced size
-whose file is still over the limit is failed by ``services.jobs.submissions.submit``, as a task.)
-=======
 is answered at once instead of being spooled to disk first. A header is only a claim, so the
 middleware also counts the body's bytes as they arrive and answers 413 the moment they pass the
 limit, whatever was announced; a request that announces its length twice over (``Content-Length``
 and ``Transfer-Encoding``, the classic request-smuggling framing) is refused with 400. (An upload
-within the limit whose file is still over MAX_UPLOAD_MB is failed by ``services.submissions.submit``,
+within the limit whose file is still over MAX_UPLOAD_MB is failed by ``services.jobs.submissions.submit``,
 as a task.)
->>>>>>> 0009249 (API gate: count the body bytes that arrive and answer 413 at the limit whatever Content-Length said; refuse Content-Length together with Transfer-Encoding (400))
 """
 
 from __future__ import annotations

@@ -11,9 +11,8 @@ from api.deps import app_context
 from api.errors import error_responses
 from api.routes_tasks import TaskId
 from api.schemas import TaskOut
+from services.analysis.options import MAX_PARTS
 from services.errors import TaskNotFound
-from services.jobs.split_task import split_task
-from services.results.split import MAX_PARTS
 from services.runtime.context import AppContext
 
 router = APIRouter(prefix="/api/tasks", tags=["speakers"])
@@ -53,6 +52,8 @@ def split(
     """
     if "\x00" in task_id:
         raise TaskNotFound(f"There is no task {task_id!r}.")
+    from services.jobs.split_task import split_task  # SciPy: loaded by the first split, not by the API's import
+
     done = split_task(
         task_id, speaker_id, (body or SplitIn()).into, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits
     )
@@ -61,5 +62,5 @@ def split(
         message=done.message,
         parts=list(done.split.parts),
         dropped_corrections=done.split.dropped,
-        task=TaskOut.of(task, ctx.edits.load(task_id)),
+        task=TaskOut.with_result(task, ctx.edits.load(task_id)),
     )

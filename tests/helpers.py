@@ -59,7 +59,7 @@ def start_worker(
     ]  # fmt: skip
     if beat:
         command += ["--beat", "--schedule", str(log_path.with_suffix(".beat"))]
-    log = open(log_path, "wb")
+    log = open(log_path, "wb")  # noqa: SIM115  the worker writes to it after this returns
     proc = subprocess.Popen(
         command, cwd=cwd, env=_importable(env, cwd), stdout=log, stderr=subprocess.STDOUT, start_new_session=session
     )
@@ -79,7 +79,7 @@ def start_api(
     import urllib.request
 
     command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    log = open(log_path, "wb")
+    log = open(log_path, "wb")  # noqa: SIM115  the API process writes to it after this returns
     proc = subprocess.Popen(command, cwd=cwd, env=_importable(env, cwd), stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     while True:

@@ -16,7 +16,10 @@ import numpy as np
 
 def pooling_model(path: Path, *, dimension: int = 32, bands: int = 80, batch: int | str = "batch",
                   input_name: str = "fbank_frames", output_name: str = "speaker_vector") -> Path:  # fmt: skip
-    """Write the model to ``path``: [batch, frames, bands] -> (log mean over frames of x^2, minus its mean over bands) @ W -> [batch, dimension]."""
+    """Write the model to ``path``.
+
+    [batch, frames, bands] -> (log mean over frames of x^2, minus its mean over bands) @ W -> [batch, dimension].
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 

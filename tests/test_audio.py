@@ -95,7 +95,7 @@ def test_a_header_that_understates_the_length_is_caught_by_counting_samples(tmp_
 
     liar = lying_flac(tmp_path / "liar.flac", real_s=150, claimed_s=1)
     assert probe(liar).duration == 1.0  # the header's claim, which decode must not trust
-    with pytest.raises(RecordingTooLong, match="liar.flac is longer than 1 minute, the limit"):
+    with pytest.raises(RecordingTooLong, match=r"liar\.flac is longer than 1 minute, the limit"):
         decode(liar, max_seconds=60)
     assert abs(len(decode(liar, max_seconds=180)) / 16000 - 150) < 1  # within the limit: what is really there
 

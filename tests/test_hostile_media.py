@@ -110,7 +110,8 @@ def test_lengths_are_counted_not_believed(stack: Stack, tmp_path: Path, figures:
             assert abs(task["duration"] - duration) < 0.5, (name, task["duration"])  # the decoded length
         where = "at upload" if answer.status_code == 422 else "by the worker"
         outcomes.append(
-            f"{name} ({path.stat().st_size // 1024} KB): {task['status']} {where if expected == 'failed' else ''}".rstrip()
+            f"{name} ({path.stat().st_size // 1024} KB): {task['status']} "
+            f"{where if expected == 'failed' else ''}".rstrip()
         )
     figures.append("Hostile lengths (MAX_DURATION_MINUTES=1): " + "; ".join(outcomes))
 
@@ -166,7 +167,8 @@ def _lists(folder: Path, secret_audio: Path, secret_text: Path, url: str) -> lis
     sdp.write_text("v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 5004 RTP/AVP 0\n")
     mpd = folder / "manifest.mpd"
     mpd.write_text(
-        '<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT10S">'
+        '<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" '
+        'mediaPresentationDuration="PT10S">'
         f'<Period><AdaptationSet mimeType="audio/mp2t"><Representation id="a" bandwidth="64000"><BaseURL>{secret_audio}'
         "</BaseURL></Representation></AdaptationSet></Period></MPD>"
     )

@@ -62,7 +62,7 @@ def kaldi_fbank_reference(wave: np.ndarray, bins: int = 80, hamming: bool = Fals
         spectrum = np.fft.rfft(np.array(frame + [0.0] * (nfft - length)))
         power = [abs(c) ** 2 for c in spectrum]
         eps = float(np.finfo(np.float32).eps)
-        out.append([math.log(max(sum(w * p for w, p in zip(row, power)), eps)) for row in banks])
+        out.append([math.log(max(sum(w * p for w, p in zip(row, power, strict=False)), eps)) for row in banks])
     feats = np.array(out)
     return feats - feats.mean(axis=0)
 
@@ -197,7 +197,7 @@ def test_a_missing_model_fails_the_task_once_naming_the_path(
 def test_a_worker_with_a_malformed_model_fails_the_task_once(
     ctx: AppContext, data: Path, environment: dict[str, str], tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from services.analysis.pipeline import AnalysisOptions
+    from services.analysis.options import AnalysisOptions
     from services.jobs.submissions import submit
     from worker.celery_app import ANALYZE_TASK, app
 

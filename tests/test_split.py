@@ -20,7 +20,7 @@ from services.jobs.split_task import split_task
 from services.results.edits import Edits, SegmentEdit, apply_edits
 from services.results.split import split_speaker
 from services.runtime.context import AppContext
-from services.schema import AnalysisResult, SpeakerTurn
+from services.schema import AnalysisResult, Segment, SpeakerTurn
 from tests.helpers import wait_for
 from tests.tasks import copy_task
 
@@ -97,7 +97,10 @@ def test_a_split_keeps_the_other_speakers_names_and_corrections(ctx: AppContext,
     assert [t for t in after.turns if t.speaker == "SPEAKER_00"] == [
         t for t in before.turns if t.speaker == "SPEAKER_00"
     ]
-    mine = lambda r: [s for s in r.segments if s.speaker in ("SPEAKER_00", "SPEAKER_09")]
+
+    def mine(r: AnalysisResult) -> list[Segment]:
+        return [s for s in r.segments if s.speaker in ("SPEAKER_00", "SPEAKER_09")]
+
     assert mine(edited) == mine(edited_before)
     assert edits.names() == {"SPEAKER_00": "Margaret", "SPEAKER_01": "Rosalind"}
     assert {(e.text, e.speaker) for e in edits.segments} == {("Corrected words.", None), (None, "SPEAKER_09")}
@@ -120,8 +123,8 @@ def test_what_cannot_be_split_says_why(ctx: AppContext, data: Path, analysed: st
     with pytest.raises(InvalidEdit, match="SPEAKER_07 has no speech"):
         _split(ctx, task_id, "SPEAKER_07")
     first = next(t for t in machine.turns if t.speaker == "SPEAKER_01")
-    brief = replace(machine, turns=tuple(t for t in machine.turns if t.speaker != "SPEAKER_01")
-                    + (SpeakerTurn(first.start, first.start + 1.0, "SPEAKER_01"),))  # fmt: skip
+    others = tuple(t for t in machine.turns if t.speaker != "SPEAKER_01")
+    brief = replace(machine, turns=(*others, SpeakerTurn(first.start, first.start + 1.0, "SPEAKER_01")))
     with pytest.raises(InvalidEdit, match="SPEAKER_01 speaks too little"):
         split_speaker(brief, stored.embeddings, Edits(), "SPEAKER_01", 2)
     bare = ctx.repo.create(filename="old.wav", stored_path=None, size_bytes=1, duration=30.0)
@@ -169,7 +172,7 @@ def test_the_api_splits_a_speaker(client: TestClient, ctx: AppContext, data: Pat
 def _page(task_id: str):  # type: ignore[no-untyped-def]
     from tests.helpers import app_test
 
-    at = app_test("pages/task.py", task=task_id)
+    at = app_test("app_pages/task.py", task=task_id)
     at.run()
     assert not at.exception, at.exception
     return at

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.analysis.pipeline import AnalysisOptions
+from services.analysis.options import MAX_PARTS, AnalysisOptions
 from services.errors import FastAudioError
 from services.jobs.reruns import can_rediarize, request_rediarization
 from services.jobs.split_task import split_task
 from services.results.edits import Edits
 from services.results.speaker_count import SpeakerCount
-from services.results.split import MAX_PARTS
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult
-from services.store.tasks_repo import TaskView
+from services.store.task_views import TaskView
 from ui.rerun import what_resets
-from worker.celery_app import enqueue_job
 
 SPLIT_WHO_KEY = "task_split_who"
 SPLIT_INTO_KEY = "task_split_into"
@@ -60,7 +58,7 @@ def render_split(task: TaskView, result: AnalysisResult, ctx: AppContext) -> Non
     ids = [s.id for s in result.speakers]
     label = {s.id: f"{s.name} ({s.id})" if s.name != s.id else s.id for s in result.speakers}
     who, into, button = st.columns([2, 2, 1], vertical_alignment="bottom")
-    who.selectbox("Split speaker", ids, format_func=label.get, key=SPLIT_WHO_KEY)
+    who.selectbox("Split speaker", ids, format_func=label.__getitem__, key=SPLIT_WHO_KEY)
     into.number_input("into this many people", 2, MAX_PARTS, 2, key=SPLIT_INTO_KEY)
     button.button("Split", key="task_split_submit", on_click=_split, args=(task.id, ctx), width="stretch")
     st.caption(
@@ -71,6 +69,8 @@ def render_split(task: TaskView, result: AnalysisResult, ctx: AppContext) -> Non
 
 def _split(task_id: str, ctx: AppContext) -> None:
     speaker, into = st.session_state.get(SPLIT_WHO_KEY), int(st.session_state.get(SPLIT_INTO_KEY) or 2)
+    if speaker is None:
+        return  # the choice was not rendered
     try:
         done = split_task(task_id, speaker, into, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits)
     except FastAudioError as exc:
@@ -87,7 +87,11 @@ def _rerun(task_id: str, count: int, ctx: AppContext) -> None:
     st.session_state[COUNT_PENDING_KEY] = None
     try:
         rerun = request_rediarization(
-            task_id, AnalysisOptions(num_speakers=count), repo=ctx.repo, artifacts=ctx.artifacts, enqueue=enqueue_job
+            task_id,
+            AnalysisOptions(num_speakers=count),
+            repo=ctx.repo,
+            artifacts=ctx.artifacts,
+            enqueue=ctx.queue.enqueue_job,
         )
     except FastAudioError as exc:
         st.toast(str(exc), icon="⚠️")

@@ -27,7 +27,6 @@ __all__ = ["ANALYZE_TASK", "HOUSEKEEPING_TASK", "REAP_TASK", "REDIARIZE_TASK", "
 __all__ += ["app", "enqueue", "enqueue_job", "make_app", "settings"]
 
 
-
 def make_app(settings: Settings) -> Celery:
     """The Celery app of a worker process: the queue's configuration plus the held-messages step."""
     celery = make_queue_app(settings)

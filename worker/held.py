@@ -113,7 +113,8 @@ def orphaned_tags(
     The unacknowledged set is read before the workers' keys: a tag a worker acknowledges in between
     is then simply no longer there to restore.
     """
-    candidates = [t.decode() for t in client.zrangebyscore(index, "-inf", time.time() - older_than_s)]
+    scored = client.zrangebyscore(index, "-inf", time.time() - older_than_s)
+    candidates = [t.decode() if isinstance(t, bytes) else str(t) for t in scored]
     ours = []
     for tag in candidates:
         raw = client.hget(unacked, tag)

@@ -9,18 +9,18 @@ overlapping turns, as it is.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from services.analysis.diarization.diarize import (
     CHANNEL_GAP,
-    SpeakerOptions,
     SpeechEmbeddings,
     assign_turns,
     embed_speech,
 )
 from services.analysis.diarization.embedder import Embedder
+from services.analysis.options import SpeakerOptions
 from services.schema import SpeakerTurn, Word
 
 DISTINCT_BELOW = 0.7
@@ -67,9 +67,7 @@ def embed_channels(
     count = channels.shape[0]
     parts = []
     for c in range(count):
-        report = None
-        if on_progress is not None:
-            report = lambda f, c=c: on_progress((c + f) / count)
+        report = None if on_progress is None else _share_of(on_progress, c, count)
         audio = np.ascontiguousarray(channels[c])
         parts.append(embed_speech(audio, on_progress=report, device=device, threads=threads, embedder=embedder))
     duration = parts[0].duration
@@ -78,6 +76,11 @@ def embed_channels(
     windows = np.concatenate([p.windows + c * stride for c, p in enumerate(parts)]).reshape(-1, 2)
     vectors = np.concatenate([p.vectors for p in parts]).reshape(-1, parts[0].vectors.shape[1])
     return SpeechEmbeddings(speech, windows, vectors, duration, channels=count)
+
+
+def _share_of(on_progress: Callable[[float], None], channel: int, count: int) -> Callable[[float], None]:
+    """Progress of one channel's embedding as its share of all ``count`` channels."""
+    return lambda fraction: on_progress((channel + fraction) / count)
 
 
 def diarize_channels(

@@ -13,6 +13,8 @@ from services.errors import InvalidOptions
 
 SPEAKER_LIMIT = 20
 """The most speakers a user may ask for (the API, the Analyze page, the re-run form, the CLI)."""
+MAX_PARTS = 8
+"""At most this many people in one split speaker (the estimate's own upper bound, ``clustering.MAX_SPEAKERS``)."""
 
 
 @dataclass(frozen=True)

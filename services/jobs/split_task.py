@@ -10,6 +10,7 @@ the split started from, so a re-run or another split that finished in the meanti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -60,7 +61,7 @@ def split_task(
     return SplitDone(split, f"{speaker_id} is now {len(split.parts)} speakers: {', '.join(split.parts)}.{lost}")
 
 
-def _store(engine: Engine, edits: EditsRepo, task_id: str, expected: dict, split: Split, detail: str) -> None:  # type: ignore[type-arg]
+def _store(engine: Engine, edits: EditsRepo, task_id: str, expected: dict[str, Any], split: Split, detail: str) -> None:
     with session_scope(engine) as session:
         row = session.get(ProcessingTask, task_id, with_for_update=True)
         if row is None or row.status != COMPLETED or row.result != expected:

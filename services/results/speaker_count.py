@@ -29,7 +29,12 @@ class SpeakerCount:
         if not isinstance(data, dict):
             return None
         chosen, runner_up, close = data.get("chosen"), data.get("runner_up"), data.get("close", False)
-        if not _count(chosen) or not (runner_up is None or _count(runner_up)) or not isinstance(close, bool):
+        if (
+            not isinstance(chosen, int)
+            or not _count(chosen)
+            or not (runner_up is None or _count(runner_up))
+            or not isinstance(close, bool)
+        ):
             return None
         return cls(chosen=chosen, runner_up=runner_up if runner_up != chosen else None, close=close)
 

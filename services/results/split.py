@@ -28,14 +28,13 @@ from services.analysis.artifacts import TimeBase
 from services.analysis.assign import assign_speakers
 from services.analysis.diarization import clustering, resegment
 from services.analysis.diarization.diarize import CHANNEL_GAP, SpeechEmbeddings
+from services.analysis.options import MAX_PARTS
 from services.analysis.trim import TimeMap
 from services.analysis.turns import intersection_length, speakers_of, union
 from services.errors import InvalidEdit
 from services.results.edits import Edits, SegmentEdit, SpeakerLabel, known_speakers, next_speaker_id, tidy_text
 from services.schema import AnalysisResult, Segment, SpeakerTurn
 
-MAX_PARTS = 8
-"""At most this many people in one speaker (the estimate's own upper bound, ``clustering.MAX_SPEAKERS``)."""
 INSIDE = 0.5
 """A window belongs to the speaker when at least half of it lies inside the speaker's turns. Measured
 (``bench.split_suite``, 24 stitched 3-8 voice conversations): mean DER after the split 22.0 / 22.3 / 22.6 %
@@ -154,7 +153,7 @@ def _pieces(
         cuts = np.flatnonzero(np.diff(run)) + 1
         bounds = [float(start)] + [round(float(first + c) * frames, 3) for c in cuts] + [float(end)]
         marks = [int(run[0])] + [int(run[c]) for c in cuts]
-        pieces += [(a, b, m) for a, b, m in zip(bounds[:-1], bounds[1:], marks) if b > a]
+        pieces += [(a, b, m) for a, b, m in zip(bounds[:-1], bounds[1:], marks, strict=False) if b > a]
     return pieces
 
 

@@ -92,8 +92,6 @@ class TaskLifecycle:
         with session_scope(self.engine) as session:
             return _view(session, task_id)
 
-    # --- creating -------------------------------------------------------------------------
-
     def create(
         self,
         *,
@@ -131,8 +129,6 @@ class TaskLifecycle:
             session.add_all([recording, task])
             session.flush()
             return TaskView.of(task)
-
-    # --- the worker's writes ---------------------------------------------------------------
 
     def claim(
         self, task_id: str, worker: str, *, stale_before: datetime | None = None, takeover: str | None = None
@@ -211,8 +207,6 @@ class TaskLifecycle:
         """Remember that a message for this task was just handed to the broker."""
         transition(self.engine, task_id, [], {"enqueued_at": utcnow()})
 
-    # --- final states ----------------------------------------------------------------------
-
     def complete(
         self,
         task_id: str,
@@ -274,8 +268,6 @@ class TaskLifecycle:
             where.append(ProcessingTask.worker == worker)  # only the copy that holds the claim
         values = {**values, "completed_at": utcnow(), "heartbeat_at": None}
         return transition(self.engine, task_id, where, values, event, worker=worker, also=also, note_ignored=True)
-
-    # --- removing -------------------------------------------------------------------------
 
     def delete(self, task_id: str) -> DeletedTask | None:
         """Delete a task row, and its recording row when no other task uses it. None: no such task.

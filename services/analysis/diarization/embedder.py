@@ -1,6 +1,7 @@
 """What turns windows of speech into speaker vectors: a small interface with two implementations.
 
-- ``ResemblyzerEmbedder``: resemblyzer's d-vector LSTM (``services.analysis.diarization.embeddings``), bundled, the default;
+- ``ResemblyzerEmbedder``: resemblyzer's d-vector LSTM (``services.analysis.diarization.embeddings``),
+  bundled, the default;
 - ``services.analysis.diarization.onnx_embedder.OnnxEmbedder``: a speaker model the user has as an ONNX file
   (``SPEAKER_EMBEDDING_MODEL``), e.g. WeSpeaker ResNet34 or 3D-Speaker CAM++.
 

@@ -1,7 +1,8 @@
 """A speaker-embedding model from an ONNX file (``SPEAKER_EMBEDDING_MODEL``), run with onnxruntime.
 
 The contract is the one of the openly published WeSpeaker and 3D-Speaker exports: one float32 input
-of 80-band Kaldi log-mel filterbank frames, mean-normalised per utterance (``services.analysis.diarization.fbank``), shaped
+of 80-band Kaldi log-mel filterbank frames, mean-normalised per utterance
+(``services.analysis.diarization.fbank``), shaped
 (batch, frames, bands), and one output holding a vector per item, (batch, dimension). Names and sizes
 are read from the file, never assumed: the number of bands is the input's last dimension (80 when the
 file leaves it open), the vector size is whatever the model returns. A model whose batch dimension is
@@ -40,7 +41,10 @@ class OnnxEmbedder:
     """
 
     def __init__(self, path: str | Path, *, threads: int = 1, window: str = "povey") -> None:
-        """``window``: the filterbank's analysis window, ``povey`` or ``hamming`` (``services.analysis.diarization.fbank``)."""
+        """``window``: the filterbank's analysis window, ``povey`` or ``hamming``.
+
+        See ``services.analysis.diarization.fbank``.
+        """
         self.path = Path(path).expanduser()
         self.window = window
         self.name = f"onnx:{self.path.name}"
@@ -84,7 +88,7 @@ class OnnxEmbedder:
             for first in range(0, group.size, self.batch):
                 chunk = group[first : first + self.batch]
                 clips = np.stack([_clip(audio, bounds[i, 0], int(length)) for i in chunk])
-                for i, vector in zip(chunk, self._run(self._features(clips))):
+                for i, vector in zip(chunk, self._run(self._features(clips)), strict=False):
                     vectors[i] = vector
                 done += chunk.size
                 if on_progress is not None:
