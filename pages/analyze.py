@@ -13,6 +13,7 @@ from services.analysis.pipeline import AnalysisOptions
 from services.errors import InvalidOptions
 from services.jobs.submissions import ANALYZE, VAD_RECORDING, submit
 from services.runtime.context import get_context
+from ui.format import plain
 from ui.queue_view import render_batch
 from worker.celery_app import enqueuer
 
@@ -97,7 +98,7 @@ if st.button("Analyze", type="primary", disabled=not inputs, key="analyze_submit
     try:
         options = AnalysisOptions(**options_input)
     except InvalidOptions as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
     else:
         submissions = [
             submit(

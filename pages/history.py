@@ -8,6 +8,7 @@ import streamlit as st
 
 from services.errors import InvalidOptions
 from services.runtime.context import get_context
+from ui.format import plain
 from ui.history_view import render_controls, render_notice, render_search, render_tasks
 
 PAGE_SIZE = 50
@@ -24,7 +25,7 @@ if ctx.repo.count() == 0:
 try:
     controls = render_controls()
 except InvalidOptions as exc:
-    st.warning(str(exc))
+    st.warning(plain(exc))
     st.stop()
 
 if controls.query:

@@ -10,6 +10,7 @@ import streamlit as st
 from services.jobs.submissions import QUEUE_DOWN_MESSAGE
 from services.jobs.waiting import estimate_wait
 from services.runtime.context import get_context
+from ui.format import plain
 from ui.queue_view import render_cancel, render_cancelled, render_wait
 from ui.results import render_failure, render_header, render_progress, render_result
 from worker.monitor import broker_reachable
@@ -21,7 +22,7 @@ task = ctx.repo.get(task_id) if task_id else None
 if task is None:
     st.title("Task")
     if task_id:
-        st.warning(f"There is no task `{task_id}`. It may have been deleted.")
+        st.warning(f"There is no task “{plain(task_id)}”. It may have been deleted.")
     else:
         st.info("Open a task from History, or analyze a new recording.")
     st.page_link("pages/history.py", label="Go to History", icon=":material/history:")

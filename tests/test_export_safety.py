@@ -42,7 +42,7 @@ TEXTS = [
     *FORMULAS,
     "a --> b",
     "</c><b>bold</b> & <i>",
-    f"bell\x07 nul\x00 esc\x1b[31m red",
+    "bell\x07 nul\x00 esc\x1b[31m red",
     "line\u2028break\u2029para",
 ]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import string
 from datetime import datetime, timezone
 
 STATUS_ICONS = {"queued": "⏳", "processing": "⚙️", "completed": "✅", "failed": "❌", "cancelled": "🚫"}
@@ -19,7 +21,11 @@ STAGE_LABELS = {
     "failed": "Failed",
     "cancelled": "Cancelled",
 }
-MARKDOWN_SPECIAL = "\\`*_{}[]()#+-.!|<>$~:"
+_ESCAPED = {ord(ch): "\\" + ch for ch in string.punctuation}
+"""Every ASCII punctuation character, backslash-escaped: CommonMark lets any of them be escaped, and
+together they are every character Streamlit's Markdown gives a meaning (emphasis, links, images,
+autolinks such as ``www.x.org`` or ``a@b.org``, HTML, ``:emoji:``, ``:red[...]``, ``$maths$``...)."""
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 DIARIZATION_LABELS = {"builtin": "the built-in diarizer", "pyannote": "pyannote.audio"}
@@ -107,9 +113,19 @@ def seconds_param(seconds: float) -> str:
     return f"{max(0.0, seconds):.3f}".rstrip("0").rstrip(".")
 
 
-def markdown_text(text: str) -> str:
-    """``text`` shown literally by ``st.markdown`` (no emphasis, links, colours, emoji or maths)."""
-    return "".join(f"\\{ch}" if ch in MARKDOWN_SPECIAL else ch for ch in text).replace("\n", " ")
+def plain(text: object) -> str:
+    """Text a person typed or uploaded, shown literally wherever Streamlit renders Markdown.
+
+    The one escaping helper of the pages: use it for every name, correction, file name, search hit,
+    URL parameter or message that holds them, in ``st.markdown``/``st.caption``/``st.title``/alerts,
+    toasts, widget and page-link labels, tab and metric labels. Every ASCII punctuation character is
+    backslash-escaped (so no link, image, autolink, HTML tag, emphasis, emoji shortcode, colour or
+    maths can form) and control characters and line breaks become a space (no heading, list or
+    table can start). Inside ``unsafe_allow_html`` markup the escaped ``<`` and ``&`` stay text too.
+    Not for places Streamlit shows as plain text (``st.text``, ``st.code``, dataframes, select
+    options, input values); Plotly labels use ``services.charts.label``.
+    """
+    return _CONTROLS.sub(" ", str(text)).translate(_ESCAPED)
 
 
 def highlighted(pieces: list[tuple[str, bool]]) -> str:
@@ -117,8 +133,8 @@ def highlighted(pieces: list[tuple[str, bool]]) -> str:
     out = []
     for text, matched in pieces:
         if not matched or not text.strip():
-            out.append(markdown_text(text))
+            out.append(plain(text))
             continue
         lead, core, trail = text[: len(text) - len(text.lstrip())], text.strip(), text[len(text.rstrip()) :]
-        out.append(f"{lead}**{markdown_text(core)}**{trail}")
+        out.append(f"{lead}**{plain(core)}**{trail}")
     return "".join(out)

@@ -14,6 +14,7 @@ from services.jobs.reruns import can_rediarize, request_rediarization, retry_fai
 from services.results.edits import Edits
 from services.runtime.context import AppContext
 from services.store.tasks_repo import TaskView
+from ui.format import plain
 from worker.celery_app import enqueue_job
 
 PENDING_KEY = "task_rerun_pending"
@@ -24,7 +25,7 @@ def render_rerun(task: TaskView, speakers: int, edits: Edits, ctx: AppContext) -
     with st.expander("Re-run speaker separation", icon=":material/group:"):
         reason = can_rediarize(task, ctx.artifacts)
         if reason:
-            st.info(reason)
+            st.info(plain(reason))
             return
         st.caption(
             "Separates the speakers again with another number of speakers. The transcript is kept, "
@@ -81,7 +82,7 @@ def _choose_options(task: TaskView, speakers: int) -> AnalysisOptions | None:
             return AnalysisOptions(min_speakers=int(lo), max_speakers=int(hi))
         return AnalysisOptions()
     except InvalidOptions as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return None
 
 
@@ -98,9 +99,9 @@ def _confirm(task_id: str, options: AnalysisOptions, ctx: AppContext) -> None:
     try:
         rerun = request_rediarization(task_id, options, repo=ctx.repo, artifacts=ctx.artifacts, enqueue=enqueue_job)
     except FastAudioError as exc:
-        st.toast(str(exc), icon="⚠️")
+        st.toast(plain(exc), icon="⚠️")
         return
-    st.toast(rerun.message, icon="🔁" if rerun.enqueued else "📭")
+    st.toast(plain(rerun.message), icon="🔁" if rerun.enqueued else "📭")
 
 
 def render_retry(task: TaskView, ctx: AppContext) -> None:
@@ -112,6 +113,6 @@ def _retry(task_id: str, ctx: AppContext) -> None:
     try:
         rerun = retry_failed(task_id, repo=ctx.repo, storage=ctx.storage, artifacts=ctx.artifacts, enqueue=enqueue_job)
     except FastAudioError as exc:
-        st.toast(str(exc), icon="⚠️")
+        st.toast(plain(exc), icon="⚠️")
         return
-    st.toast(rerun.message, icon="🔁" if rerun.enqueued else "📭")
+    st.toast(plain(rerun.message), icon="🔁" if rerun.enqueued else "📭")

@@ -14,19 +14,13 @@ from services.results.edits import Edits
 from services.results.exports import short_clock
 from services.schema import AnalysisResult
 from services.store.edits_repo import EditsRepo
+from ui.format import plain
 from ui.player import play_from, scroll_to, segment_at
 from ui.segment_editor import EDITING_KEY, open_editor, render_segment_editor
 
 PAGE_SIZE = 150
 PAGE_KEY = "task_transcript_page"
 _FOLLOWED_KEY = "task_transcript_followed"  # the moment the page and scroll last followed
-
-_MARKDOWN_SPECIALS = set("\\`*_[]<>#|$~:")
-
-
-def md_text(text: str) -> str:
-    """``text`` shown as written by ``st.markdown`` (no emphasis, links, LaTeX or color directives)."""
-    return "".join(f"\\{ch}" if ch in _MARKDOWN_SPECIALS else ch for ch in text)
 
 
 def render_transcript(
@@ -53,7 +47,7 @@ def render_transcript(
         seg = segments[i]
         if seg.speaker != previous:
             color = colors.get(seg.speaker or "", "#888")
-            name = _html(result.speaker_name(seg.speaker) or "Unknown")
+            name = plain(result.speaker_name(seg.speaker) or "Unknown")
             st.markdown(f"<span style='color:{color};font-weight:600'>{name}</span>", unsafe_allow_html=True)
             previous = seg.speaker
         play, text, edit = st.columns([1, 18, 1], vertical_alignment="top", gap="small")
@@ -61,7 +55,7 @@ def render_transcript(
             "▶", key=f"task_play_{i}", help=f"Play from {short_clock(seg.start)}", on_click=play_from,
             args=(seg.start,), type="tertiary",
         )  # fmt: skip
-        when, words = short_clock(seg.start), md_text(seg.text)
+        when, words = short_clock(seg.start), plain(seg.text)
         line = f":blue-background[**{when}**  {words}]" if i == current else f":gray[{when}]  {words}"
         if seg.edited:
             line += "  :orange-badge[✎ edited]"
@@ -72,7 +66,3 @@ def render_transcript(
         )  # fmt: skip
         if st.session_state.get(EDITING_KEY) == i:
             render_segment_editor(task_id, i, machine, result, edits, repo)
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

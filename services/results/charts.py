@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import textwrap
 from typing import Any
 
@@ -23,8 +24,13 @@ def speaker_colors(result: AnalysisResult) -> dict[str, str]:
     return {s.id: PALETTE[i % len(PALETTE)] for i, s in enumerate(result.speakers)}
 
 
+def label(text: str) -> str:
+    """Typed text for a Plotly label, hover or axis: Plotly renders ``<a href>``, ``<b>``... as HTML."""
+    return html.escape(text, quote=False)
+
+
 def _hover(text: str) -> str:
-    return "<br>".join(textwrap.wrap(text, 60)[:6]) or "(no words)"
+    return "<br>".join(label(line) for line in textwrap.wrap(text, 60)[:6]) or "(no words)"
 
 
 def timeline_figure(result: AnalysisResult) -> go.Figure:
@@ -37,13 +43,14 @@ def timeline_figure(result: AnalysisResult) -> go.Figure:
     """
     colors = speaker_colors(result)
     fig = go.Figure()
-    rows = [s.name for s in result.speakers]
+    rows = [label(s.name) for s in result.speakers]
     for speaker in result.speakers:
+        row = label(speaker.name)
         turns = [t for t in result.turns if t.speaker == speaker.id]
         fig.add_trace(
             go.Bar(
-                name=f"{speaker.name} (speaking)",
-                y=[speaker.name] * len(turns),
+                name=f"{row} (speaking)",
+                y=[row] * len(turns),
                 x=[t.end - t.start for t in turns],
                 base=[t.start for t in turns],
                 width=0.8,
@@ -56,8 +63,8 @@ def timeline_figure(result: AnalysisResult) -> go.Figure:
         segs = [s for s in result.segments if s.speaker == speaker.id]
         fig.add_trace(
             go.Bar(
-                name=speaker.name,
-                y=[speaker.name] * len(segs),
+                name=row,
+                y=[row] * len(segs),
                 x=[s.end - s.start for s in segs],
                 base=[s.start for s in segs],
                 width=0.45,
@@ -108,7 +115,7 @@ def moment_of(points: list[dict[str, Any]]) -> float | None:
 
 def stats_figure(stats: ConversationStats, colors: dict[str, str]) -> go.Figure:
     """Share of talk time, turns and interruptions per speaker, side by side."""
-    names = [s.name for s in stats.speakers]
+    names = [label(s.name) for s in stats.speakers]
     marker = [colors.get(s.speaker_id, "#888") for s in stats.speakers]
     fig = make_subplots(rows=1, cols=3, subplot_titles=("Share of talk time (%)", "Turns", "Interruptions made"))
     for col, values, fmt in (
@@ -146,7 +153,7 @@ def talk_time_figure(result: AnalysisResult) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=[s.talk_time for s in speakers],
-            y=[s.name for s in speakers],
+            y=[label(s.name) for s in speakers],
             orientation="h",
             marker_color=[colors[s.id] for s in speakers],
             text=[short_clock(s.talk_time) for s in speakers],
