@@ -15,6 +15,7 @@ from services.jobs.submissions import ANALYZE, VAD_RECORDING, submit
 from services.runtime.context import get_context
 from ui.format import plain
 from ui.queue_view import render_batch
+from ui.sign_in import gate
 from worker.celery_app import enqueuer
 
 AUDIO_TYPES = [
@@ -37,6 +38,7 @@ AUDIO_TYPES = [
 UPLOAD, RECORD = "Upload files", "Record in the browser"
 MAX_BATCH = 50
 
+gate()
 ctx = get_context()
 st.title("Analyze a recording")
 st.caption(

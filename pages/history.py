@@ -10,9 +10,11 @@ from services.errors import InvalidOptions
 from services.runtime.context import get_context
 from ui.format import plain
 from ui.history_view import render_controls, render_notice, render_search, render_tasks
+from ui.sign_in import gate
 
 PAGE_SIZE = 50
 
+gate()
 ctx = get_context()
 st.title("History")
 render_notice()

@@ -9,8 +9,10 @@ from services.runtime.context import get_context
 from services.storage.files import LocalStorage
 from services.store.models import STATUSES
 from ui.format import ago, plain, size_label, status_label
+from ui.sign_in import gate
 from worker.monitor import queue_health
 
+gate()
 ctx = get_context()
 st.title("System")
 

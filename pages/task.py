@@ -13,8 +13,10 @@ from services.runtime.context import get_context
 from ui.format import plain
 from ui.queue_view import render_cancel, render_cancelled, render_wait
 from ui.results import render_failure, render_header, render_progress, render_result
+from ui.sign_in import gate
 from worker.monitor import broker_reachable
 
+gate()
 ctx = get_context()
 task_id = st.query_params.get("task")
 task = ctx.repo.get(task_id) if task_id else None

@@ -123,7 +123,7 @@ def plain(text: object) -> str:
     maths can form) and control characters and line breaks become a space (no heading, list or
     table can start). Inside ``unsafe_allow_html`` markup the escaped ``<`` and ``&`` stay text too.
     Not for places Streamlit shows as plain text (``st.text``, ``st.code``, dataframes, select
-    options, input values); Plotly labels use ``services.charts.label``.
+    options, input values); Plotly labels use ``services.results.charts.label``.
     """
     return _CONTROLS.sub(" ", str(text)).translate(_ESCAPED)
 
