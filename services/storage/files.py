@@ -32,6 +32,10 @@ __all__ = ["LocalStorage", "Storage", "StorageError", "StoredFile", "new_key", "
 
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]]+", re.UNICODE)
 MAX_NAME_LENGTH = 120
+WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+)
+"""Names Windows will not create a file under, whatever the extension (a share may be mounted there)."""
 COPY_CHUNK = 1024 * 1024
 
 
@@ -47,6 +51,8 @@ def safe_name(filename: str) -> str:
     name = _UNSAFE.sub("_", name).strip(" .")
     if not name:
         return "recording"
+    if name.split(".")[0].upper() in WINDOWS_RESERVED:
+        name = "_" + name
     stem, dot, ext = name.rpartition(".")
     if not dot:
         return name[:MAX_NAME_LENGTH]
