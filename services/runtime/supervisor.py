@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from services.config import Settings
 from services.runtime.broker import EmbeddedRedis, ensure_redis
@@ -109,10 +110,23 @@ def start_stack(settings: Settings, *, port: int = 8501, address: str = "localho
     return stack
 
 
+def masked_url(url: str) -> str:
+    """``url`` fit to print: a password (``redis://:secret@host``, ``redis://user:secret@host``) becomes ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def run(settings: Settings, *, port: int = 8501, address: str = "localhost") -> int:
     """Start everything and wait; Ctrl-C (or SIGTERM) stops every child. Returns an exit code."""
     stack = start_stack(settings, port=port, address=address)
-    where = "embedded Redis at " + stack.redis_url if stack.embedded else "Redis at " + stack.redis_url
+    redis_url = masked_url(stack.redis_url)  # the banner ends up in terminals, logs and screenshots
+    where = "embedded Redis at " + redis_url if stack.embedded else "Redis at " + redis_url
     api = f"http://{settings.api_host}:{settings.api_port}"
     print(
         f"\nFastAudio is starting: http://localhost:{port}  ({where}; data in {settings.data_dir})"
