@@ -15,7 +15,7 @@ PAGES = [
     st.Page("pages/system.py", title="System", icon=":material/monitor_heart:", url_path="system"),
 ]
 navigation = st.navigation(PAGES)
-gate()  # no page, no sidebar counts, nothing of any task before sign-in
+gate(account=True)  # no page, no sidebar counts, nothing of any task before sign-in
 
 with st.sidebar:
     st.markdown("### 🎙️ FastAudio")

@@ -150,4 +150,4 @@ def shown(markdown: str) -> str:
     import re
     import string
 
-    return re.sub("\\\\([" + re.escape(string.punctuation) + "])", r"\1", markdown)
+    return re.sub("\\\\([" + re.escape(string.punctuation) + "])", r"\1", markdown).replace("\u2060", "")

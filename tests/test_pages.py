@@ -47,7 +47,8 @@ def test_task_page_of_a_completed_task_shows_transcript_timeline_and_exports(com
     assert not at.exception
     assert shown(at.title[0].value) == "sample.wav"
     text = shown(" ".join(m.value for m in at.markdown))
-    assert "SPEAKER_00" in text and "SPEAKER_01" in text
+    headers = " ".join(h.proto.body for h in at.get("html"))  # the transcript's speaker headers
+    assert "SPEAKER_00" in headers and "SPEAKER_01" in headers
     assert "New Jersey" in text
     charts = at.get("plotly_chart")
     assert len(charts) == 2 and "Who spoke when" in charts[0].proto.spec

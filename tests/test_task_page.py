@@ -23,7 +23,8 @@ def _page(task_id: str, **query: str) -> AppTest:
 
 
 def _markdown(at: AppTest) -> str:
-    return shown("\n".join(m.value for m in at.markdown))
+    """The page's Markdown as read, and its HTML pieces (the transcript's speaker headers)."""
+    return shown("\n".join(m.value for m in at.markdown)) + "\n" + "\n".join(h.proto.body for h in at.get("html"))
 
 
 def _metric(at: AppTest, label: str) -> str:
@@ -88,7 +89,7 @@ def test_a_segment_can_be_given_to_another_speaker(ctx: AppContext, task: str) -
     assert not at.exception
     edited = ctx.edits.load(task).segment(0)
     assert edited is not None and (edited.speaker, edited.text) == ("SPEAKER_01", None)
-    headers = [shown(m.value) for m in at.markdown if m.value.startswith("<span")]
+    headers = [h.proto.body for h in at.get("html") if h.proto.body.startswith("<span")]
     assert ">SPEAKER_01</span>" in headers[0]  # the transcript now opens with SPEAKER_01
     assert "✎ edited" in _markdown(at)
 

@@ -26,6 +26,12 @@ _ESCAPED = {ord(ch): "\\" + ch for ch in string.punctuation}
 together they are every character Streamlit's Markdown gives a meaning (emphasis, links, images,
 autolinks such as ``www.x.org`` or ``a@b.org``, HTML, ``:emoji:``, ``:red[...]``, ``$maths$``...)."""
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+WORD_JOINER = "\u2060"
+"""Invisible and zero-width. Streamlit turns ``http://x``, ``www.x`` and ``a@b.org`` into links and
+``:smile:`` into an emoji *after* Markdown is parsed, from the decoded text, so no escape can stop
+them; a word joiner after such a ``:``, inside ``www.`` and after ``@`` breaks each pattern and shows nothing."""
+_AUTOLINKED = re.compile(r"(:(?=[^\s\d])|@|(?<![^\W_])www(?=\.))", re.IGNORECASE)
+"""``:`` before anything but a space or a digit (so times such as ``1:05`` stay as they are), ``@``, ``www.``."""
 
 
 DIARIZATION_LABELS = {"builtin": "the built-in diarizer", "pyannote": "pyannote.audio"}
@@ -120,12 +126,14 @@ def plain(text: object) -> str:
     URL parameter or message that holds them, in ``st.markdown``/``st.caption``/``st.title``/alerts,
     toasts, widget and page-link labels, tab and metric labels. Every ASCII punctuation character is
     backslash-escaped (so no link, image, autolink, HTML tag, emphasis, emoji shortcode, colour or
-    maths can form) and control characters and line breaks become a space (no heading, list or
-    table can start). Inside ``unsafe_allow_html`` markup the escaped ``<`` and ``&`` stay text too.
+    maths can form), a word joiner breaks the links and emoji Streamlit finds in the text after
+    parsing (``WORD_JOINER``), and control characters and line breaks become a space (no heading,
+    list or table can start). Inside ``unsafe_allow_html`` markup the escaped ``<`` and ``&`` stay text too.
     Not for places Streamlit shows as plain text (``st.text``, ``st.code``, dataframes, select
     options, input values); Plotly labels use ``services.results.charts.label``.
     """
-    return _CONTROLS.sub(" ", str(text)).translate(_ESCAPED)
+    text = _AUTOLINKED.sub(lambda m: m.group(0) + WORD_JOINER, _CONTROLS.sub(" ", str(text)))
+    return text.translate(_ESCAPED)
 
 
 def highlighted(pieces: list[tuple[str, bool]]) -> str:

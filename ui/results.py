@@ -26,7 +26,7 @@ from ui.transcript import render_transcript
 def render_header(task: TaskView) -> None:
     st.title(plain(task.recording.filename), anchor=False)
     st.caption(
-        f"{status_label(task.status)} · task `{plain(task.id)}` · {duration_label(task.recording.duration)} · "
+        f"{status_label(task.status)} · task `{task.id}` · {duration_label(task.recording.duration)} · "
         f"{size_label(task.recording.size_bytes)} · uploaded {ago(task.created_at)}"
     )
 

@@ -36,20 +36,21 @@ def password_users(settings: Settings) -> dict[str, str]:
     return parse_users(text)
 
 
-def gate() -> None:
+def gate(*, account: bool = False) -> None:
     """Stop the script here until the person is signed in. ``app.py`` and every page call it: a page
     must stay closed even if it is ever run on its own (``streamlit run app.py`` on a fresh server runs
-    ``pages/*.py`` directly for a first deep link; see ``ui.serve``)."""
+    ``pages/*.py`` directly for a first deep link; see ``ui.serve``). ``account``: also show who is
+    signed in and a Sign-out button in the sidebar (app.py, once per run)."""
     from services.config import get_settings
 
-    if not require_sign_in(get_settings()):
+    if not require_sign_in(get_settings(), account=account):
         st.stop()
 
 
-def require_sign_in(settings: Settings) -> bool:
+def require_sign_in(settings: Settings, *, account: bool = True) -> bool:
     """Draw the sign-in and return False until the person is signed in (True when no sign-in is set)."""
     if oidc_configured():
-        return _oidc()
+        return _oidc(account)
     try:
         users = password_users(settings)
     except SignInError as exc:
@@ -59,6 +60,8 @@ def require_sign_in(settings: Settings) -> bool:
         return True
     user = st.session_state.get(USER_KEY)
     if user in users:
+        if not account:
+            return True
         with st.sidebar:
             st.caption(f"Signed in as {plain(user)}")
             st.button("Sign out", key="sign_out", on_click=st.session_state.pop, args=(USER_KEY, None))
@@ -67,8 +70,10 @@ def require_sign_in(settings: Settings) -> bool:
     return False
 
 
-def _oidc() -> bool:
+def _oidc(account: bool) -> bool:
     if st.user.is_logged_in:
+        if not account:
+            return True
         with st.sidebar:
             st.caption(f"Signed in as {plain(st.user.get('email') or st.user.get('name') or 'you')}")
             st.button("Sign out", key="sign_out", on_click=st.logout)

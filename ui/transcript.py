@@ -7,6 +7,8 @@ segment carries a visible "edited" badge. Long transcripts are shown a page at a
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from services.results.charts import speaker_colors
@@ -47,8 +49,9 @@ def render_transcript(
         seg = segments[i]
         if seg.speaker != previous:
             color = colors.get(seg.speaker or "", "#888")
-            name = plain(result.speaker_name(seg.speaker) or "Unknown")
-            st.markdown(f"<span style='color:{color};font-weight:600'>{name}</span>", unsafe_allow_html=True)
+            # HTML, not Markdown: no Markdown parser (and its autolinks) sees the name; html.escape keeps it text.
+            name = html.escape(result.speaker_name(seg.speaker) or "Unknown")
+            st.html(f"<span style='color:{color};font-weight:600'>{name}</span>")
             previous = seg.speaker
         play, text, edit = st.columns([1, 18, 1], vertical_alignment="top", gap="small")
         play.button(
