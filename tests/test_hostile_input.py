@@ -16,12 +16,12 @@ import httpx
 import numpy as np
 import pytest
 
-from services.audio import decode
-from services.broker import free_port
-from services.context import AppContext
+from services.analysis.audio import decode
+from services.runtime.broker import free_port
+from services.runtime.context import AppContext
 from services.schema import SAMPLE_RATE
-from services.search_query import parse
-from services.storage import safe_name
+from services.storage.files import safe_name
+from services.store.search_query import parse
 from tests.helpers import app_test, child_env, shown, start_api, stop_process
 from tests.media import encode_audio
 from ui.format import plain

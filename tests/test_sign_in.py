@@ -97,7 +97,7 @@ def _serve(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
             environment.pop(key, None)
     command = [sys.executable, "-m", "ui.serve", *args, "--server.port", "1", "--server.headless", "true"]
     try:
-        return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=20)
+        return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=20, check=False)
     except subprocess.TimeoutExpired as exc:  # it started serving (port 1 fails later): no refusal
         return subprocess.CompletedProcess(command, 0, str(exc.stdout or ""), str(exc.stderr or ""))
 
@@ -109,7 +109,7 @@ def test_the_pages_refuse_a_public_address_without_sign_in() -> None:
     assert _serve(STREAMLIT_SERVER_ADDRESS="0.0.0.0").returncode == 2
     cli = subprocess.run(
         [sys.executable, "-m", "cli", "run", "--address", "0.0.0.0"], cwd=ROOT, env=_serve_env(), capture_output=True,
-        text=True, timeout=60,
+        text=True, timeout=60, check=False,
     )  # fmt: skip
     assert cli.returncode == 2 and "hash-password" in cli.stderr  # refused before Redis or a worker start
 
@@ -134,7 +134,7 @@ def test_listen_address_defaults_to_localhost() -> None:
 def test_hash_password_command_prints_a_usable_line() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "cli", "hash-password", "diane"], cwd=ROOT, input=PASSWORD + "\n", capture_output=True,
-        text=True, timeout=60,
+        text=True, timeout=60, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert verify_password(PASSWORD, parse_users(out.stdout)["diane"])

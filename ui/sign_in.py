@@ -19,9 +19,11 @@ USER_KEY = "signed_in_user"
 
 def oidc_configured() -> bool:
     """Whether ``.streamlit/secrets.toml`` configures Streamlit's OIDC sign-in (an ``[auth]`` section)."""
+    from streamlit.errors import StreamlitSecretNotFoundError
+
     try:
         return "auth" in st.secrets
-    except Exception:  # no secrets file at all: Streamlit raises its own error type
+    except (StreamlitSecretNotFoundError, FileNotFoundError):  # no secrets file at all
         return False
 
 

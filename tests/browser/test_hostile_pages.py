@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from services.edits import SegmentEdit
-from services.edits_repo import EditsRepo
-from services.sign_in import hash_password
+from services.results.edits import SegmentEdit
+from services.runtime.sign_in import hash_password
+from services.store.edits_repo import EditsRepo
 from tests.browser.chromium import new_page
 from tests.browser.stack import RunningApp, chromium_missing, start_app, stop_app
 from tests.browser.user import PAGE_TIMEOUT_MS, search_history, settled
