@@ -9,6 +9,7 @@ the real database, and the pages through AppTest.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 
 from services.analysis.audio import decode
 from services.runtime.broker import free_port
-from services.runtime.context import AppContext
+from services.runtime.context import AppContext, get_context
 from services.schema import SAMPLE_RATE
 from services.storage.files import safe_name
 from services.store.search_query import parse
@@ -225,3 +226,53 @@ def test_other_websites_cannot_post_without_a_token(api: httpx.Client, clip: byt
     same_site = {"Origin": f"http://127.0.0.1:{port}", "Sec-Fetch-Site": "same-origin"}
     assert api.post("/analyze", files=files, headers=same_site).status_code == 202  # the app's own origin
     assert api.post("/analyze", files=files).status_code == 202  # curl and scripts send neither header
+
+
+def test_the_player_streams_from_the_api_through_a_signed_link(
+    ctx: AppContext, clip: bytes, data: Path, analysed: str
+) -> None:
+    """The task page's player gets a signed link; the API serves byte ranges of the file from disk, and
+    refuses a wrong or expired signature (even though the link needs no bearer token)."""
+    import os
+
+    from starlette.testclient import TestClient
+
+    from api.main import create_app
+    from services.config import get_settings
+    from services.storage.media_links import audio_link
+
+    stored = ctx.storage.save("player.wav", clip)
+    task = ctx.repo.create(filename="player.wav", stored_path=stored.key, size_bytes=stored.size_bytes, duration=3.0)
+    secret = "s" * 64
+    os.environ.update(MEDIA_URL_SECRET=secret, PUBLIC_API_URL="http://127.0.0.1:8000", API_TOKEN="t0ken")
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+        app = create_app(dataclasses.replace(ctx, settings=settings))  # the session's database, these settings
+        client = TestClient(app, base_url="http://127.0.0.1:8000")
+        link = audio_link("http://127.0.0.1:8000", task.id, secret)
+        part = client.get(link, headers={"Range": "bytes=0-99"})
+        assert part.status_code == 206 and part.content == clip[:100]
+        assert part.headers["content-range"] == f"bytes 0-99/{len(clip)}" and part.headers["accept-ranges"] == "bytes"
+        assert client.get(link).content == clip
+        assert client.get(link.replace("signature=", "signature=0")).status_code == 403
+        assert client.get(audio_link("http://127.0.0.1:8000", task.id, secret, now=0)).status_code == 403  # expired
+        other = ctx.repo.create(filename="x.wav", stored_path=stored.key, size_bytes=1, duration=1.0)
+        assert client.get(link.replace(task.id, other.id)).status_code == 403  # a link opens its own task only
+        assert client.get(f"/api/tasks/{task.id}").status_code == 401  # the token still guards everything else
+
+        from tests.tasks import copy_task
+
+        completed = copy_task(ctx, data, analysed, name="played.wav")
+        get_context.cache_clear()  # the page's context reads these settings
+        page = app_test("pages/task.py", task=completed)
+        page.run()
+        assert not page.exception
+        source = page.get("audio")[0].proto.url  # the web process hands the browser a link, not the file
+        assert source.startswith(f"http://127.0.0.1:8000/api/tasks/{completed}/audio?expires=")
+        assert client.get(source, headers={"Range": "bytes=0-3"}).content == b"RIFF"
+    finally:
+        for key in ("MEDIA_URL_SECRET", "PUBLIC_API_URL", "API_TOKEN"):
+            os.environ.pop(key, None)
+        get_settings.cache_clear()
+        get_context.cache_clear()

@@ -7,6 +7,7 @@ even when the embedded server was started on a free port.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -62,9 +63,18 @@ def api_command(settings: Settings) -> list[str]:
     ]  # fmt: skip
 
 
-def child_environment(settings: Settings, redis_url: str) -> dict[str, str]:
-    """The parent's environment plus the Redis every child must use."""
+def child_environment(settings: Settings, redis_url: str, address: str = "localhost") -> dict[str, str]:
+    """The parent's environment plus the Redis every child must use.
+
+    When the pages and the API both stay on this machine, the player streams recordings from the API
+    (``services.storage.media_links``): the children get its address and one fresh link secret.
+    """
     env = dict(os.environ)  # pass-through for the children; configuration is still read by Settings
+    local = {"localhost", "127.0.0.1", "::1"}
+    if not settings.public_api_url and address in local and settings.api_host in local:
+        env["PUBLIC_API_URL"] = f"http://{settings.api_host}:{settings.api_port}"
+    if not settings.media_url_secret:
+        env["MEDIA_URL_SECRET"] = secrets.token_hex(32)
     env["REDIS_URL"] = redis_url
     if settings.celery_broker_url == settings.redis_url:
         env["CELERY_BROKER_URL"] = redis_url
@@ -102,7 +112,7 @@ def start_stack(settings: Settings, *, port: int = 8501, address: str = "localho
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     redis_url, embedded = ensure_redis(settings.redis_url, settings.data_dir, allow_embedded=settings.embedded_redis)
     migrate(settings.database_url)
-    env = child_environment(settings, redis_url)
+    env = child_environment(settings, redis_url, address)
     stack = Stack(redis_url=redis_url, embedded=embedded)
     stack.processes["worker"] = subprocess.Popen(worker_command(settings), cwd=ROOT, env=env)
     stack.processes["web"] = subprocess.Popen(streamlit_command(settings, port, address), cwd=ROOT, env=env)
