@@ -133,6 +133,13 @@ def test_sign_in_then_hostile_names_and_corrections_show_as_text(
     assert CORRECTION in _text(panel)
     timeline = page.locator(".js-plotly-plot").first
     expect(timeline.get_by_text(re.compile(re.escape('<a href="http://evil.example/a">Sheila</a>')))).to_have_count(1)
+    # The player streams the recording from the API (a signed link, range requests), not from the web process.
+    audio = f"{signed_app.api_url}/api/tasks/{hostile_task}/audio?expires="
+    for _ in range(100):
+        if any(u.startswith(audio) for u in requests):
+            break
+        page.wait_for_timeout(100)
+    assert any(u.startswith(audio) for u in requests), [u for u in requests if "audio" in u or "media" in u]
     page.get_by_role("tab", name="Speakers").click()
     _assert_nothing_hostile(page, requests, signed_app)
     page.get_by_role("tab", name="Statistics").click()
