@@ -21,7 +21,7 @@ from services.results.edits import Edits, SegmentEdit, apply_edits
 from services.results.split import split_speaker
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult, SpeakerTurn
-from tests.helpers import wait_for
+from tests.helpers import shown, wait_for
 from tests.tasks import copy_task
 
 DER_SLACK = 0.02
@@ -136,7 +136,7 @@ def test_what_cannot_be_split_says_why(ctx: AppContext, data: Path, analysed: st
 
 @pytest.fixture(scope="module")
 def client(ctx: AppContext) -> TestClient:
-    return TestClient(create_app(ctx))
+    return TestClient(create_app(ctx), base_url="http://localhost")
 
 
 def test_the_api_splits_a_speaker(client: TestClient, ctx: AppContext, data: Path, analysed: str) -> None:
@@ -184,7 +184,7 @@ def test_the_task_page_splits_a_speaker(ctx: AppContext, data: Path, analysed: s
     at.number_input(key="task_split_into").set_value(2).run()
     at.button(key="task_split_submit").click().run()
     assert not at.exception
-    assert [t.value for t in at.toast][-1].startswith("SPEAKER_01 is now 2 speakers")
+    assert shown([t.value for t in at.toast][-1]).startswith("SPEAKER_01 is now 2 speakers")
     assert len(_result(ctx, task_id).speakers) == 3
     assert [t.label for t in at.text_input] == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"]  # the page shows the split
     assert at.text_input(key="task_name_SPEAKER_00").value == "Margaret"

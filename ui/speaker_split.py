@@ -21,6 +21,7 @@ from services.results.split import MAX_PARTS
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult
 from services.store.tasks_repo import TaskView
+from ui.format import plain
 from ui.rerun import what_resets
 from worker.celery_app import enqueue_job
 
@@ -74,9 +75,9 @@ def _split(task_id: str, ctx: AppContext) -> None:
     try:
         done = split_task(task_id, speaker, into, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits)
     except FastAudioError as exc:
-        st.toast(str(exc), icon="⚠️")
+        st.toast(plain(exc), icon="⚠️")
         return
-    st.toast(done.message, icon="✅")
+    st.toast(plain(done.message), icon="✅")
 
 
 def _ask(task_id: str) -> None:
@@ -90,6 +91,6 @@ def _rerun(task_id: str, count: int, ctx: AppContext) -> None:
             task_id, AnalysisOptions(num_speakers=count), repo=ctx.repo, artifacts=ctx.artifacts, enqueue=enqueue_job
         )
     except FastAudioError as exc:
-        st.toast(str(exc), icon="⚠️")
+        st.toast(plain(exc), icon="⚠️")
         return
-    st.toast(rerun.message, icon="🔁" if rerun.enqueued else "📭")
+    st.toast(plain(rerun.message), icon="🔁" if rerun.enqueued else "📭")
