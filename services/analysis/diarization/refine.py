@@ -9,7 +9,7 @@ recogniser's word edges are less precise than the frame scores.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -18,6 +18,30 @@ from services.schema import Word
 
 MAX_WORD = 2.0
 """Longer "words" are timing errors of the recogniser and are ignored."""
+
+
+def cover_words(path: np.ndarray, mask: np.ndarray, words: Sequence[Word]) -> tuple[np.ndarray, np.ndarray]:
+    """New (path, mask) in which every recognised word is speech.
+
+    A word the speech detector missed is evidence of speech (quiet, distant or overlapped talk):
+    its frames join the mask and take the speaker of the nearest frame that had one, so the
+    speaker analysis covers every word. The inputs are not modified.
+    """
+    out, covered = path.copy(), mask.copy()
+    frames = path.size
+    for word in words:
+        if 0.0 < word.end - word.start <= MAX_WORD:
+            covered[max(0, int(round(word.start / FRAME))) : min(frames, int(round(word.end / FRAME)))] = True
+    added = covered & ~mask
+    if not added.any() or not mask.any():
+        return out, covered if mask.any() else mask.copy()
+    known = np.flatnonzero(mask)
+    where = np.flatnonzero(added)
+    right = np.clip(np.searchsorted(known, where), 0, known.size - 1)
+    left = np.clip(right - 1, 0, known.size - 1)
+    nearest = np.where(np.abs(known[left] - where) <= np.abs(known[right] - where), known[left], known[right])
+    out[where] = path[nearest]
+    return out, covered
 
 
 def apply_words(path: np.ndarray, mask: np.ndarray, words: Sequence[Word]) -> tuple[np.ndarray, np.ndarray]:
