@@ -15,7 +15,7 @@ from services.analysis.pipeline import analyze
 from services.analysis.turns import overlap_spans, union_length
 from services.analysis.vad import level_gain_db, speech_probabilities, speech_regions
 from services.schema import AnalysisResult, Segment, SpeakerTurn, Word
-from tests.helpers import decode_shared as decode
+from tests.helpers import decode_reference as decode
 
 QUIETER = 10 ** (-15 / 20)
 
