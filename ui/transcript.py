@@ -62,6 +62,8 @@ def render_transcript(
         line = f":blue-background[**{when}**  {words}]" if i == current else f":gray[{when}]  {words}"
         if seg.edited:
             line += "  :orange-badge[✎ edited]"
+        if seg.overlap:  # another speaker talks at the same time; the words are this speaker's
+            line += f"  :violet-badge[⇄ with {md_text(', '.join(result.speaker_name(s) for s in seg.overlap))}]"
         text.markdown(line)
         edit.button(
             "✎", key=f"task_edit_{i}", help="Correct the text or the speaker", on_click=open_editor, args=(i,),
