@@ -51,7 +51,7 @@ def overlap_segments(
     max_extent = MAX_EXTENT if max_extent is None else max_extent
     if margin <= 0 or max_extent <= 0 or path.size < 2:
         return []
-    reach = int(round(max_extent / FRAME))
+    reach = round(max_extent / FRAME)
     changes = np.flatnonzero(mask[1:] & mask[:-1] & (path[1:] != path[:-1])) + 1
     out: list[tuple[float, float, int]] = []
     for t in changes:

@@ -35,7 +35,7 @@ def cover_words(path: np.ndarray, mask: np.ndarray, words: Sequence[Word]) -> tu
     frames = path.size
     for word in words:
         if 0.0 < word.end - word.start <= COVER_MAX_WORD:
-            covered[max(0, int(round(word.start / FRAME))) : min(frames, int(round(word.end / FRAME)))] = True
+            covered[max(0, round(word.start / FRAME)) : min(frames, round(word.end / FRAME))] = True
     added = covered & ~mask
     if not added.any() or not mask.any():
         return out, covered if mask.any() else mask.copy()
