@@ -4,6 +4,7 @@ import streamlit as st
 
 from services.runtime.context import get_context
 from ui.format import status_label
+from ui.sign_in import gate
 
 st.set_page_config(page_title="FastAudio", page_icon="🎙️", layout="wide")
 
@@ -14,6 +15,7 @@ PAGES = [
     st.Page("app_pages/system.py", title="System", icon=":material/monitor_heart:", url_path="system"),
 ]
 navigation = st.navigation(PAGES)
+gate(account=True)  # no page, no sidebar counts, nothing of any task before sign-in
 
 with st.sidebar:
     st.markdown("### 🎙️ FastAudio")

@@ -4,6 +4,7 @@ python -m cli analyze FILE [--format json|rttm|srt|vtt|txt|md|csv|docx] [--num-s
 python -m cli submit FILE [--wait] [--format ...]     via the queue; stdout: the task id (with --wait: the result)
 python -m cli status TASK_ID
 python -m cli run                                                                      make run
+python -m cli hash-password NAME                                      a PAGES_USERS line (sign-in)
 """
 
 from __future__ import annotations
@@ -107,8 +108,33 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from services.runtime.supervisor import run
+    from ui.serve import exposure_check
 
+    problem = exposure_check(args.address)
+    if problem:  # before anything starts: the pages would be open to the network
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     return run(get_settings(), port=args.port, address=args.address)
+
+
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    """Print a ``name:hash`` line for PAGES_USERS (the password is read without echo, or from stdin)."""
+    import getpass
+
+    from services.runtime.sign_in import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("error: the two passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        print("error: use at least 8 characters", file=sys.stderr)
+        return 2
+    print(f"{args.name}:{hash_password(password)}")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -138,6 +164,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--port", type=int, default=8501)
     r.add_argument("--address", default="localhost")
     r.set_defaults(func=cmd_run)
+    h = sub.add_parser("hash-password", help="print a 'name:hash' line for PAGES_USERS (the password is asked for)")
+    h.add_argument("name", help="the name to sign in with")
+    h.set_defaults(func=cmd_hash_password)
     return p
 
 

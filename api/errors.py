@@ -86,6 +86,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     descriptions = {
         400: "Bad request",
         401: "Missing or wrong bearer token (only when API_TOKEN is set)",
+        403: "Refused: a wrong or expired signed link, or a write from another website without API_TOKEN",
         404: "No such task",
         409: "The task has no result yet",
         411: "Uploads need a Content-Length",

@@ -20,6 +20,7 @@ from api import routes_health, routes_speakers, routes_tasks, routes_uploads
 from api.deps import bearer
 from api.errors import fastaudio_error_handler, http_error_handler, validation_error_handler
 from api.gate import RequestGate
+from api.origin import HostAndOriginGate
 from services.config import get_settings
 from services.errors import FastAudioError
 from services.runtime.context import AppContext, get_context
@@ -51,6 +52,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     app = FastAPI(title="FastAudio API", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.context = context
     app.add_middleware(RequestGate, settings=settings)
+    app.add_middleware(HostAndOriginGate, settings=settings)  # added last: runs first
     app.add_exception_handler(FastAudioError, fastaudio_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)

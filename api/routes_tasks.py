@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BeforeValidator
 
 from api.deps import app_context
@@ -18,6 +20,8 @@ from services.results.edits import apply_edits
 from services.results.exports import FORMATS, render
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult
+from services.storage.files import LocalStorage
+from services.storage.media_links import link_valid
 from services.store.task_query import TaskFilter
 from services.store.task_views import SearchHit, TaskView
 from services.store.transcript_index import snippet_pieces
@@ -139,3 +143,29 @@ def attachment(filename: str) -> str:
     """A Content-Disposition for ``filename``: an ASCII fallback plus the UTF-8 name (RFC 6266)."""
     fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_").replace("\\", "_")
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@router.get(
+    "/{task_id}/audio",
+    response_class=FileResponse,
+    responses={200: {"description": "The recording (range requests supported)"}, **error_responses(403, 404, 422)},
+)
+def task_audio(
+    task_id: TaskId,
+    expires: Annotated[int, Query(ge=0, le=2**40)],
+    signature: Annotated[str, Query(max_length=128)],
+    ctx: AppContext = Depends(app_context),
+) -> Response:
+    """The recording, streamed from disk with HTTP range requests, for the task page's player.
+
+    Needs no bearer token but a link the pages signed with ``MEDIA_URL_SECRET``
+    (``services.storage.media_links``); a wrong or expired signature is a 403.
+    """
+    if not link_valid(task_id, expires, signature, ctx.settings.media_url_secret):
+        return JSONResponse({"detail": "This audio link is not valid (expired or not signed here)."}, status_code=403)
+    task = _task(ctx, task_id)
+    stored = task.recording.stored_path
+    if not stored or not isinstance(ctx.storage, LocalStorage) or not ctx.storage.exists(stored):
+        raise TaskNotFound(f"The recording of task {task.id} is not stored on this server's disk.")
+    path = ctx.storage.path(stored)
+    return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream")

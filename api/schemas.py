@@ -49,6 +49,9 @@ class SegmentOut(BaseModel):
     edited: bool = Field(
         default=False, description="in `edited_result`: an analyst corrected this segment's text or speaker"
     )
+    overlap: list[str] = Field(
+        default=[], description="other speakers talking during this segment (its words are the dominant speaker's)"
+    )
 
 
 class SpeakerOut(BaseModel):

@@ -13,7 +13,9 @@ from services.analysis.options import SPEAKER_LIMIT, AnalysisOptions
 from services.errors import InvalidOptions
 from services.jobs.submissions import ANALYZE, VAD_RECORDING, submit
 from services.runtime.context import get_context
+from ui.format import plain
 from ui.queue_view import render_batch
+from ui.sign_in import gate
 
 AUDIO_TYPES = [
     "wav",
@@ -35,6 +37,7 @@ AUDIO_TYPES = [
 UPLOAD, RECORD = "Upload files", "Record in the browser"
 MAX_BATCH = 50
 
+gate()
 ctx = get_context()
 st.title("Analyze a recording")
 st.caption(
@@ -101,7 +104,7 @@ if st.button("Analyze", type="primary", disabled=not inputs, key="analyze_submit
     try:
         options = AnalysisOptions(**options_input)
     except InvalidOptions as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
     else:
         submissions = [
             submit(

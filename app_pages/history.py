@@ -8,10 +8,13 @@ import streamlit as st
 
 from services.errors import InvalidOptions
 from services.runtime.context import get_context
+from ui.format import plain
 from ui.history_view import render_controls, render_notice, render_search, render_tasks
+from ui.sign_in import gate
 
 PAGE_SIZE = 50
 
+gate()
 ctx = get_context()
 st.title("History")
 render_notice()
@@ -24,7 +27,7 @@ if ctx.repo.count() == 0:
 try:
     controls = render_controls()
 except InvalidOptions as exc:
-    st.warning(str(exc))
+    st.warning(plain(exc))
     st.stop()
 
 if controls.query:

@@ -9,8 +9,10 @@ from services.runtime.context import get_context
 from services.runtime.monitor import queue_health
 from services.storage.files import LocalStorage
 from services.store.models import STATUSES
-from ui.format import ago, size_label, status_label
+from ui.format import ago, plain, size_label, status_label
+from ui.sign_in import gate
 
+gate()
 ctx = get_context()
 st.title("System")
 
@@ -21,7 +23,7 @@ try:
         conn.execute(text("SELECT 1"))
 except Exception as exc:  # shown, not raised: this page exists to report trouble
     db_ok = False
-    st.error(f"Database unreachable: {exc}")
+    st.error(plain(f"Database unreachable: {exc}"))
 
 cols = st.columns(4)
 cols[0].metric("Broker", "up" if health.broker_ok else "down")
@@ -29,11 +31,11 @@ cols[1].metric("Database", "up" if db_ok else "down")
 cols[2].metric("Workers online", len(health.workers))
 cols[3].metric("Messages waiting", "—" if health.depth is None else health.depth)
 if not health.broker_ok:
-    st.warning(f"The queue (Redis) is unreachable: {health.error}. Uploads are kept and start when it is back.")
+    st.warning(plain(f"The queue (Redis) is unreachable: {health.error}. Uploads are kept and start when it is back."))
 elif not health.workers:
     st.warning("No worker answers. Start one with `make run` or `celery -A worker.celery_app worker`.")
 else:
-    st.caption("Workers: " + ", ".join(health.workers))
+    st.caption(plain("Workers: " + ", ".join(health.workers)))
 
 st.subheader("Tasks")
 status_cols = st.columns(len(STATUSES))

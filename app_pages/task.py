@@ -11,9 +11,12 @@ from services.jobs.submissions import QUEUE_DOWN_MESSAGE
 from services.jobs.waiting import estimate_wait
 from services.runtime.context import get_context
 from services.runtime.monitor import broker_reachable
+from ui.format import plain
 from ui.queue_view import render_cancel, render_cancelled, render_wait
 from ui.results import render_failure, render_header, render_progress, render_result
+from ui.sign_in import gate
 
+gate()
 ctx = get_context()
 task_id = st.query_params.get("task")
 task = ctx.repo.get(task_id) if task_id else None
@@ -21,7 +24,7 @@ task = ctx.repo.get(task_id) if task_id else None
 if task is None:
     st.title("Task")
     if task_id:
-        st.warning(f"There is no task `{task_id}`. It may have been deleted.")
+        st.warning(f"There is no task “{plain(task_id)}”. It may have been deleted.")
     else:
         st.info("Open a task from History, or analyze a new recording.")
     st.page_link("app_pages/history.py", label="Go to History", icon=":material/history:")

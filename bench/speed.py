@@ -38,18 +38,25 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process so far: steadier than wall time on a shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _fastaudio(path: str, engine: str, mode: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
     from services.analysis.engines import make_diarizer, make_transcriber
     from services.analysis.pipeline import analyze_file
     from services.config import Settings
 
     settings = Settings(whisper_engine=engine, whisper_mode=mode, whisper_model_path=_peer_model(engine))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_s()
     transcriber, diarizer = make_transcriber(settings), make_diarizer(settings)
     result = analyze_file(path, transcriber, diarizer=diarizer)
     out.put(
         {
             "wall": time.perf_counter() - started,
+            "cpu": _cpu_s() - cpu,
             "timings": result.timings,
             "peak_mb": _peak_mb(),
             "text": result.text,
@@ -149,7 +156,8 @@ def _print_row(row: dict) -> None:  # type: ignore[type-arg]
     t = ours["timings"]
     stages = " ".join(f"{k} {t[k]:.1f}" for k in STAGES if k in t)
     line = (
-        f"{row['minutes']:>5g} min | whole {ours['wall']:7.1f} s | RTF {seconds / ours['wall']:6.1f}x | "
+        f"{row['minutes']:>5g} min | whole {ours['wall']:7.1f} s | CPU {ours.get('cpu', float('nan')):7.1f} s "
+        f"| RTF {seconds / ours['wall']:6.1f}x | "
         f"peak {ours['peak_mb']:6.0f} MB | {stages}"
     )
     if "peer" in row:

@@ -52,7 +52,8 @@ def voice_pools(data: Path = DATA) -> dict[str, tuple[np.ndarray, ...]]:
 
     from services.analysis.vad import VadParams, detect_speech
 
-    tight = VadParams(min_silence=0.3, pad=0.05, min_speech=0.3)
+    # Fixed settings, level as recorded: the voices must not change with the detector under test.
+    tight = VadParams(onset=0.5, offset=0.35, min_silence=0.3, pad=0.05, min_speech=0.3)
     pools: dict[str, list[np.ndarray]] = {}
     refs = {**load_rttm(str(data / "sample.rttm")), **load_rttm(str(data / "debug.development.rttm"))}
     for file_id in ("sample", "dev00", "dev01"):
@@ -63,15 +64,15 @@ def voice_pools(data: Path = DATA) -> dict[str, tuple[np.ndarray, ...]]:
                 if seg.duration >= 0.5:
                     pools.setdefault(str(label), []).append(_cut(audio, seg.start, seg.end))
     jfk = decode("jfk.flac", data)
-    pools["jfk"] = [_cut(jfk, s, e) for s, e in detect_speech(jfk, tight)]
+    pools["jfk"] = [_cut(jfk, s, e) for s, e in detect_speech(jfk, tight, level=False)]
     reader = decode("multilingual.mp3", data)
-    for s, e in detect_speech(reader, tight):
+    for s, e in detect_speech(reader, tight, level=False):
         language = "en" if e <= SPLIT_READER_AT else "de"
         pools.setdefault(f"reader_{language}", []).append(_cut(reader, s, e))
     stereo, _ = sf.read(str(data / "stereo_diarization.wav"), dtype="float32")
     for channel, name in ((0, "stereo_left"), (1, "stereo_right")):
         mono = np.ascontiguousarray(stereo[:, channel])
-        pools[name] = [_cut(mono, s, e) for s, e in detect_speech(mono, tight)]
+        pools[name] = [_cut(mono, s, e) for s, e in detect_speech(mono, tight, level=False)]
     return {k: tuple(v) for k, v in pools.items() if v}
 
 

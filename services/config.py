@@ -85,6 +85,31 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_token: str = Field(default="", description="when set, every API call needs 'Authorization: Bearer <token>'")
 
+    # who may use the pages and the API (see docs/RELIABILITY.md, "Security")
+    pages_users: str = Field(
+        default="", description="'name:hash' entries (python -m cli hash-password), comma-separated"
+    )
+    pages_users_file: Path | None = Field(
+        default=None, description="a file of 'name:hash' lines, read at every sign-in"
+    )
+    allow_open_pages: bool = Field(
+        default=False,
+        description="serve the pages without sign-in on a non-local address (only behind a sign-in proxy)",
+    )
+    sign_in_max_failures_per_user: int = 5
+    sign_in_max_failures_per_client: int = 20
+    sign_in_window_seconds: int = Field(default=900, description="failed sign-ins are counted over this long")
+    public_api_url: str = Field(
+        default="", description="the API as browsers reach it (http://127.0.0.1:8000); the player streams from it"
+    )
+    media_url_secret: str = Field(
+        default="", description="signs the player's links to the API; the same in the pages and the API processes"
+    )
+    public_hosts: str = Field(
+        default="",
+        description="host names the API answers to besides localhost (comma-separated), e.g. audio.example.org",
+    )
+
     # limits and pages
     max_upload_mb: int = 500
     max_duration_minutes: int = 240

@@ -48,6 +48,8 @@ class Segment:
 
     ``edited`` is True when a person corrected the text or the speaker (``services.results.edits``); the
     machine's own segments never carry it, and ``to_dict`` writes the key only when it is True.
+    ``overlap`` names the other speakers who talk during this segment (its words are the dominant
+    speaker's); ``to_dict`` writes it only when there are any.
     """
 
     start: float
@@ -56,12 +58,13 @@ class Segment:
     words: tuple[Word, ...] = ()
     speaker: str | None = None
     edited: bool = False
+    overlap: tuple[str, ...] = ()
 
     def with_speaker(self, speaker: str | None) -> Segment:
         return replace(self, speaker=speaker)
 
     def to_dict(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
             "start": round(self.start, 3),
             "end": round(self.end, 3),
             "speaker": self.speaker,
@@ -70,6 +73,8 @@ class Segment:
         }
         if self.edited:
             data["edited"] = True
+        if self.overlap:
+            data["overlap"] = list(self.overlap)
         return data
 
     @classmethod
@@ -81,7 +86,36 @@ class Segment:
             words=tuple(Word.from_dict(w) for w in data.get("words") or ()),
             speaker=data.get("speaker"),
             edited=bool(data.get("edited", False)),
+            overlap=tuple(str(s) for s in data.get("overlap") or ()),
         )
+
+
+@dataclass(frozen=True)
+class SpeakerCount:
+    """How sure the speaker count is: the count chosen, the next most likely one, and whether it is close.
+
+    ``close`` is True when the runner-up is nearly as likely as the chosen count
+    (``services.analysis.diarization.clustering.CLOSE_MARGIN``), so a person may want to re-run with it.
+    """
+
+    chosen: int
+    runner_up: int | None = None
+    close: bool = False
+
+    def settled(self, found: int) -> SpeakerCount:
+        """This count when ``found`` speakers ended up with turns (a cluster can lose all its frames)."""
+        if found == self.chosen:
+            return self
+        runner = self.runner_up if self.runner_up != found else None
+        return SpeakerCount(found, runner, self.close and runner is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"chosen": self.chosen, "runner_up": self.runner_up, "close": self.close}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SpeakerCount:
+        runner = data.get("runner_up")
+        return cls(int(data["chosen"]), int(runner) if runner is not None else None, bool(data.get("close", False)))
 
 
 @dataclass(frozen=True)
@@ -156,6 +190,7 @@ class AnalysisResult:
     timings: dict[str, float] = field(default_factory=dict)
     engine: str = ""
     diarization: str = ""
+    speaker_count: SpeakerCount | None = None
 
     @property
     def text(self) -> str:
@@ -182,6 +217,7 @@ class AnalysisResult:
             "turns": [t.to_dict() for t in self.turns],
             "text": self.text,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "speaker_count": self.speaker_count.to_dict() if self.speaker_count else None,
         }
 
     @classmethod
@@ -196,6 +232,7 @@ class AnalysisResult:
             timings={k: float(v) for k, v in (data.get("timings") or {}).items()},
             engine=str(data.get("engine", "")),
             diarization=str(data.get("diarization", "")),
+            speaker_count=SpeakerCount.from_dict(data["speaker_count"]) if data.get("speaker_count") else None,
         )
 
 

@@ -139,3 +139,11 @@ def app_test(page: str, **query: str):  # type: ignore[no-untyped-def]
     for key, value in query.items():
         at.query_params[key] = value
     return at
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown the pages escaped with ``ui.format.plain``: the escapes removed."""
+    import re
+    import string
+
+    return re.sub("\\\\([" + re.escape(string.punctuation) + "])", r"\1", markdown).replace("\u2060", "")

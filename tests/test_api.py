@@ -22,7 +22,7 @@ from services.runtime.context import AppContext
 
 def _client(ctx: AppContext, **settings: object) -> TestClient:
     context = replace(ctx, settings=ctx.settings.model_copy(update=settings)) if settings else ctx
-    return TestClient(create_app(context))
+    return TestClient(create_app(context), base_url="http://localhost")
 
 
 @pytest.fixture(scope="module")

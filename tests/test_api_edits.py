@@ -17,7 +17,7 @@ from tests.tasks import copy_task
 
 @pytest.fixture(scope="module")
 def client(ctx: AppContext) -> TestClient:
-    return TestClient(create_app(ctx))
+    return TestClient(create_app(ctx), base_url="http://localhost")
 
 
 @pytest.fixture()

@@ -19,7 +19,7 @@ def test_search_over_the_api_returns_matching_segments_with_their_tasks(ctx: App
         {"start": 12.5, "end": 16.0, "speaker": "SPEAKER_01", "text": f"The {word} budget is approved."},
     ]
     ctx.repo.complete(task.id, {"speakers": [], "segments": segments})
-    client = TestClient(create_app(ctx))
+    client = TestClient(create_app(ctx), base_url="http://localhost")
 
     body = client.get("/api/tasks", params={"q": f'"{word} budget"'}).json()
     assert body["total"] == 1
@@ -43,7 +43,7 @@ def test_search_over_the_api_returns_matching_segments_with_their_tasks(ctx: App
 def test_cancelled_tasks_are_listed_with_their_status(ctx: AppContext) -> None:
     task = ctx.repo.create(filename="stopped.wav", stored_path=None, size_bytes=1, duration=1.0)
     ctx.repo.cancel(task.id)
-    client = TestClient(create_app(ctx))
+    client = TestClient(create_app(ctx), base_url="http://localhost")
     assert client.get(f"/api/tasks/{task.id}").json()["status"] == "cancelled"
     listed = client.get("/api/tasks", params={"status": "cancelled"}).json()
     assert task.id in [t["task_id"] for t in listed["items"]]

@@ -118,3 +118,22 @@ def test_make_run_starts_everything_and_stops_on_ctrl_c(data: Path, tmp_path: Pa
     assert code == 0, log.read_text()[-3000:]
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert not redis_answers(redis_url)
+
+
+def test_make_run_never_prints_the_redis_password(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The banner of ``make run`` names the Redis it uses, with the password masked."""
+    from services.config import get_settings
+    from services.runtime import supervisor
+
+    secret = "s3cr3t-Pa55"
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])  # a child that has stopped: run() returns at once
+    exited.wait()
+    stack = supervisor.Stack(redis_url=f"redis://fastaudio:{secret}@queue.internal:6380/2", embedded=None)
+    stack.processes["web"] = exited
+    monkeypatch.setattr(supervisor, "start_stack", lambda *a, **k: stack)
+    monkeypatch.setattr(supervisor.signal, "signal", lambda *a: None)  # leave pytest's SIGTERM handler alone
+    assert supervisor.run(get_settings()) == 1
+    out = capsys.readouterr().out
+    assert secret not in out and "Redis at redis://fastaudio:***@queue.internal:6380/2;" in out
+    assert supervisor.masked_url("redis://:pw@[::1]:6379/0") == "redis://:***@[::1]:6379/0"
+    assert supervisor.masked_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"

@@ -124,7 +124,7 @@ def test_assign_turns_on_hand_built_embeddings():
 
 def test_hysteresis_regions():
     probs = np.array([0.1, 0.6, 0.4, 0.4, 0.1, 0.1, 0.1, 0.4, 0.2, 0.9, 0.9, 0.1], dtype=np.float32)
-    regions = speech_regions(probs, 1.0, VadParams(min_silence=0.0, pad=0.0, min_speech=0.0))
+    regions = speech_regions(probs, 1.0, VadParams(offset=0.35, min_silence=0.0, pad=0.0, min_speech=0.0))
     frame = 0.032
     assert regions == ((round(1 * frame, 3), round(4 * frame, 3)), (round(9 * frame, 3), round(11 * frame, 3)))
 

@@ -70,6 +70,8 @@ def _result(*texts: str, start: float = 0.0, speakers: int = 1) -> dict[str, Any
 def _task(repo: TaskRepo, name: str, *, duration: float | None = 30.0, result: dict[str, Any] | None = None) -> str:
     task_id = repo.create(filename=name, stored_path=None, size_bytes=1, duration=duration).id
     if result is not None:
+        if duration is not None:  # a completed analysis's duration is the decoded length (TaskRepo.complete)
+            result = {**result, "duration": duration}
         repo.claim(task_id, "w", stale_before=LONG_AGO)
         assert repo.complete(task_id, result)
     return task_id

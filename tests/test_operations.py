@@ -106,6 +106,23 @@ def test_message_ids_in_the_broker_are_task_ids(ctx: AppContext, monkeypatch: py
         get_settings.cache_clear()
 
 
+def test_housekeeping_deletes_only_folders_fastaudio_wrote(ctx: AppContext, tmp_path: Path) -> None:
+    """A storage root shared with other programs: their folders and files stay, whatever their age."""
+    from services.storage.files import LocalStorage
+
+    storage = LocalStorage(tmp_path / "shared")
+    ours = storage.save("orphan.wav", b"RIFF")
+    theirs = [
+        tmp_path / "shared" / name for name in ("backups", "0b9a6f0e-8c1e-4b5e-9d2a-3f1c2b4a5d6e", "fastaudio-notes")
+    ]
+    for folder in theirs:
+        folder.mkdir(parents=True)
+        (folder / "keep.txt").write_text("not FastAudio's")
+    report = clean_up(ctx.repo, storage, retention_days=0, orphan_grace_hours=-1)
+    assert report.orphans_deleted == 1 and not storage.exists(ours.key)
+    assert all((folder / "keep.txt").read_text() == "not FastAudio's" for folder in theirs)
+
+
 def test_housekeeping_deletes_old_tasks_and_orphans(ctx: AppContext, data: Path) -> None:
     stored = ctx.storage.save("old.flac", (data / "jfk.flac").read_bytes())
     old = ctx.repo.create(filename="old.flac", stored_path=stored.key, size_bytes=stored.size_bytes, duration=11.0)

@@ -21,7 +21,7 @@ from services.results.edits import Edits, SegmentEdit, apply_edits
 from services.results.split import split_speaker
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult, Segment, SpeakerTurn
-from tests.helpers import wait_for
+from tests.helpers import shown, wait_for
 from tests.tasks import copy_task
 
 DER_SLACK = 0.02
@@ -139,7 +139,7 @@ def test_what_cannot_be_split_says_why(ctx: AppContext, data: Path, analysed: st
 
 @pytest.fixture(scope="module")
 def client(ctx: AppContext) -> TestClient:
-    return TestClient(create_app(ctx))
+    return TestClient(create_app(ctx), base_url="http://localhost")
 
 
 def test_the_api_splits_a_speaker(client: TestClient, ctx: AppContext, data: Path, analysed: str) -> None:
@@ -187,9 +187,10 @@ def test_the_task_page_splits_a_speaker(ctx: AppContext, data: Path, analysed: s
     at.number_input(key="task_split_into").set_value(2).run()
     at.button(key="task_split_submit").click().run()
     assert not at.exception
-    assert [t.value for t in at.toast][-1].startswith("SPEAKER_01 is now 2 speakers")
+    assert shown([t.value for t in at.toast][-1]).startswith("SPEAKER_01 is now 2 speakers")
     assert len(_result(ctx, task_id).speakers) == 3
-    assert [t.label for t in at.text_input] == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"]  # the page shows the split
+    # the page shows the split (in order of first appearance, which the overlap turns can change)
+    assert sorted(t.label for t in at.text_input) == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"]
     assert at.text_input(key="task_name_SPEAKER_00").value == "Margaret"
 
 
@@ -255,8 +256,10 @@ def test_voices_that_only_ever_talk_at_once_are_refused_not_half_split(data: Pat
     from services.schema import Transcript
 
     # stereo_diarization.wav: one voice per channel, talking at the same time; merged, they cannot be
-    # told apart frame by frame (a result does not record which channel a turn came from).
-    emb = embed_channels(decode_channels(data / "stereo_diarization.wav"))
+    # told apart frame by frame (a result does not record which channel a turn came from). Its first
+    # 2.8 s only: after that the left voice talks alone (found since the level-normalised detector,
+    # issue 10), and a split there is right.
+    emb = embed_channels(decode_channels(data / "stereo_diarization.wav")[:, : int(2.8 * 16000)])
     result = assemble(
         Transcript("en", (), emb.duration), assign_turns(emb), duration=emb.duration, diarization="builtin"
     )

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from services.results.charts import moment_of, timeline_figure
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult
-from tests.helpers import app_test, wait_for
+from tests.helpers import app_test, shown, wait_for
 from tests.tasks import copy_task
 
 
@@ -23,7 +23,8 @@ def _page(task_id: str, **query: str) -> AppTest:
 
 
 def _markdown(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
+    """The page's Markdown as read, and its HTML pieces (the transcript's speaker headers)."""
+    return shown("\n".join(m.value for m in at.markdown)) + "\n" + "\n".join(h.proto.body for h in at.get("html"))
 
 
 def _metric(at: AppTest, label: str) -> str:
@@ -72,7 +73,7 @@ def test_a_corrected_segment_is_marked_survives_a_reload_and_can_be_reverted(ctx
     assert "I'm Sheila in Texas.  :orange-badge[✎ edited]" in _markdown(reloaded)
     assert ctx.repo.require(task).result == machine  # the original stays as the machine made it
     reloaded.button(key="task_edit_1").click().run()
-    assert any(original[:40] in c.value for c in reloaded.caption)  # the original is shown beside the correction
+    assert any(original[:40] in shown(c.value) for c in reloaded.caption)  # the original is shown beside the correction
     reloaded.button(key="task_revert_1").click().run()
     assert not reloaded.exception
     text = _markdown(reloaded)
@@ -88,7 +89,7 @@ def test_a_segment_can_be_given_to_another_speaker(ctx: AppContext, task: str) -
     assert not at.exception
     edited = ctx.edits.load(task).segment(0)
     assert edited is not None and (edited.speaker, edited.text) == ("SPEAKER_01", None)
-    headers = [m.value for m in at.markdown if m.value.startswith("<span")]
+    headers = [h.proto.body for h in at.get("html") if h.proto.body.startswith("<span")]
     assert ">SPEAKER_01</span>" in headers[0]  # the transcript now opens with SPEAKER_01
     assert "✎ edited" in _markdown(at)
 
@@ -122,7 +123,7 @@ def test_the_moment_in_the_url_sets_the_player_and_highlights_the_segment(ctx: A
     segments = AnalysisResult.from_dict(ctx.repo.require(task).result).segments
     at = _page(task, t="13")
     assert at.get("audio")[0].proto.start_time == 13
-    highlighted = [m.value for m in at.markdown if m.value.startswith(":blue-background[")]
+    highlighted = [shown(m.value) for m in at.markdown if m.value.startswith(":blue-background[")]
     at_13 = next(s for s in segments if s.start <= 13 < s.end)
     assert len(highlighted) == 1 and " ".join(at_13.text.split()[:4]) in highlighted[0]
     at.button(key="task_play_2").click().run()  # ▶ beside a segment
@@ -130,7 +131,7 @@ def test_the_moment_in_the_url_sets_the_player_and_highlights_the_segment(ctx: A
     start = chosen.start
     assert float(at.query_params["t"]) == pytest.approx(start, abs=0.01)  # the moment is in the URL
     assert at.get("audio")[0].proto.start_time == int(start)
-    highlighted = [m.value for m in at.markdown if m.value.startswith(":blue-background[")]
+    highlighted = [shown(m.value) for m in at.markdown if m.value.startswith(":blue-background[")]
     assert len(highlighted) == 1 and " ".join(chosen.text.split()[:4]) in highlighted[0]
 
 
@@ -170,7 +171,7 @@ def test_a_failed_task_runs_again_from_the_page(ctx: AppContext, data: Path, wor
     ctx.repo.claim(task.id, "test", stale_before=task.created_at)
     ctx.repo.fail(task.id, "The worker ran out of memory.")
     at = _page(task.id)
-    assert at.error[0].value == "The worker ran out of memory."
+    assert shown(at.error[0].value) == "The worker ran out of memory."
     at.button(key="task_retry").click().run()
     assert not at.exception
     done = wait_for(

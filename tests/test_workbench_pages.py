@@ -23,7 +23,7 @@ from services.analysis.pipeline import analyze_file
 from services.config import get_settings
 from services.runtime.context import AppContext, get_context
 from services.store.models import utcnow
-from tests.helpers import app_test, normalize, wait_for
+from tests.helpers import app_test, normalize, shown, wait_for
 from tests.media import encode_audio
 
 
@@ -45,13 +45,13 @@ def private_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: di
 def _links(at: AppTest) -> list[tuple[str, dict[str, str]]]:
     """Every page link on the page: (label, query parameters)."""
     return [
-        (link.proto.label, {k: v[0] for k, v in parse_qs(link.proto.query_string).items()})
+        (shown(link.proto.label), {k: v[0] for k, v in parse_qs(link.proto.query_string).items()})
         for link in at.get("page_link")
     ]
 
 
 def _captions(at: AppTest) -> str:
-    return " | ".join(c.value for c in at.caption)
+    return shown(" | ".join(c.value for c in at.caption))
 
 
 # --- Analyze ---------------------------------------------------------------------------------------
@@ -101,7 +101,7 @@ def test_a_browser_recording_becomes_a_trimmed_vad_task(ctx: AppContext, worker,
 
     task = ctx.repo.require(at.query_params["task"])  # its task page is open
     assert task.kind == "vad_recording" and task.recording.filename.startswith("Recording ")
-    assert at.title[0].value == task.recording.filename
+    assert shown(at.title[0].value) == task.recording.filename
     done = wait_for(lambda: (t := ctx.repo.require(task.id)).is_final and t, 240, message="the recording's analysis")
     assert done.status == "completed", done.error
     assert "ask not what your country can do for you" in normalize(done.result["text"])

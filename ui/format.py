@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import string
 from datetime import UTC, datetime
 
 STATUS_ICONS = {"queued": "⏳", "processing": "⚙️", "completed": "✅", "failed": "❌", "cancelled": "🚫"}
@@ -19,7 +21,17 @@ STAGE_LABELS = {
     "failed": "Failed",
     "cancelled": "Cancelled",
 }
-MARKDOWN_SPECIAL = "\\`*_{}[]()#+-.!|<>$~:"
+_ESCAPED = {ord(ch): "\\" + ch for ch in string.punctuation}
+"""Every ASCII punctuation character, backslash-escaped: CommonMark lets any of them be escaped, and
+together they are every character Streamlit's Markdown gives a meaning (emphasis, links, images,
+autolinks such as ``www.x.org`` or ``a@b.org``, HTML, ``:emoji:``, ``:red[...]``, ``$maths$``...)."""
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+WORD_JOINER = "\u2060"
+"""Invisible and zero-width. Streamlit turns ``http://x``, ``www.x`` and ``a@b.org`` into links and
+``:smile:`` into an emoji *after* Markdown is parsed, from the decoded text, so no escape can stop
+them; a word joiner after such a ``:``, inside ``www.`` and after ``@`` breaks each pattern and shows nothing."""
+_AUTOLINKED = re.compile(r"(:(?=[^\s\d])|@|(?<![^\W_])www(?=\.))", re.IGNORECASE)
+"""``:`` before anything but a space or a digit (so times such as ``1:05`` stay as they are), ``@``, ``www.``."""
 
 
 DIARIZATION_LABELS = {"builtin": "the built-in diarizer", "pyannote": "pyannote.audio"}
@@ -107,9 +119,21 @@ def seconds_param(seconds: float) -> str:
     return f"{max(0.0, seconds):.3f}".rstrip("0").rstrip(".")
 
 
-def markdown_text(text: str) -> str:
-    """``text`` shown literally by ``st.markdown`` (no emphasis, links, colours, emoji or maths)."""
-    return "".join(f"\\{ch}" if ch in MARKDOWN_SPECIAL else ch for ch in text).replace("\n", " ")
+def plain(text: object) -> str:
+    """Text a person typed or uploaded, shown literally wherever Streamlit renders Markdown.
+
+    The one escaping helper of the pages: use it for every name, correction, file name, search hit,
+    URL parameter or message that holds them, in ``st.markdown``/``st.caption``/``st.title``/alerts,
+    toasts, widget and page-link labels, tab and metric labels. Every ASCII punctuation character is
+    backslash-escaped (so no link, image, autolink, HTML tag, emphasis, emoji shortcode, colour or
+    maths can form), a word joiner breaks the links and emoji Streamlit finds in the text after
+    parsing (``WORD_JOINER``), and control characters and line breaks become a space (no heading,
+    list or table can start). Inside ``unsafe_allow_html`` markup the escaped ``<`` and ``&`` stay text too.
+    Not for places Streamlit shows as plain text (``st.text``, ``st.code``, dataframes, select
+    options, input values); Plotly labels use ``services.results.charts.label``.
+    """
+    text = _AUTOLINKED.sub(lambda m: m.group(0) + WORD_JOINER, _CONTROLS.sub(" ", str(text)))
+    return text.translate(_ESCAPED)
 
 
 def highlighted(pieces: list[tuple[str, bool]]) -> str:
@@ -117,8 +141,8 @@ def highlighted(pieces: list[tuple[str, bool]]) -> str:
     out = []
     for text, matched in pieces:
         if not matched or not text.strip():
-            out.append(markdown_text(text))
+            out.append(plain(text))
             continue
         lead, core, trail = text[: len(text) - len(text.lstrip())], text.strip(), text[len(text.rstrip()) :]
-        out.append(f"{lead}**{markdown_text(core)}**{trail}")
+        out.append(f"{lead}**{plain(core)}**{trail}")
     return "".join(out)

@@ -21,7 +21,7 @@ from services.store.task_query import SORTS, TaskFilter
 from services.store.task_views import SEARCH_COUNT_CAP, SearchPage, TaskView
 from services.store.tasks_repo import TaskRepo
 from services.store.transcript_index import snippet_pieces
-from ui.format import ago, duration_label, highlighted, seconds_param, status_label
+from ui.format import ago, duration_label, highlighted, plain, seconds_param, status_label
 
 TASK_PAGE = "app_pages/task.py"
 PAGE_KEY = "history_page"
@@ -191,7 +191,7 @@ def render_pagination(pages: int) -> None:
 def render_notice() -> None:
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
-        st.success(notice, icon="🗑️")
+        st.success(plain(notice), icon="🗑️")
 
 
 def render_table(tasks: Sequence[TaskView], repo: TaskRepo, storage: Storage) -> None:
@@ -227,7 +227,7 @@ def render_table(tasks: Sequence[TaskView], repo: TaskRepo, storage: Storage) ->
             args=([t.id for t in selected], repo, storage),
             help="Removes the tasks, their results and their stored recordings. This cannot be undone.",
         )
-        st.caption("Selected: " + ", ".join(t.recording.filename for t in selected))
+        st.caption(plain("Selected: " + ", ".join(t.recording.filename for t in selected)))
 
 
 def _delete(task_ids: list[str], repo: TaskRepo, storage: Storage) -> None:
@@ -247,10 +247,10 @@ def render_hits(page: SearchPage) -> None:
         with st.container(border=True):
             st.page_link(
                 TASK_PAGE,
-                label=f"{hit.task.recording.filename} · {short_clock(hit.start)}",
+                label=plain(f"{hit.task.recording.filename} · {short_clock(hit.start)}"),
                 query_params={"task": hit.task.id, "t": seconds_param(hit.start)},
                 icon=":material/play_circle:",
             )
             st.markdown(highlighted(snippet_pieces(hit.snippet)))
             speaker = f"{hit.speaker} · " if hit.speaker else ""
-            st.caption(f"{speaker}uploaded {ago(hit.task.created_at)}")
+            st.caption(plain(f"{speaker}uploaded {ago(hit.task.created_at)}"))

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from services.config import Settings
 from services.results.exports import short_clock
 from services.schema import Segment
-from services.storage.files import Storage
+from services.storage.files import LocalStorage, Storage
+from services.storage.media_links import audio_link
 
 AUTOPLAY_KEY = "task_autoplay"
 PENDING_KEY = "task_play_at"
@@ -66,7 +68,18 @@ def _audio_bytes(key: str, _storage: Storage) -> bytes:
         return local.read_bytes()
 
 
-def render_player(stored_path: str | None, filename: str, storage: Storage, moment: float | None) -> None:
+def player_source(task_id: str, stored_path: str, storage: Storage, settings: Settings) -> str | bytes:
+    """What ``st.audio`` plays: a signed link to the API, which streams the file from disk with range
+    requests (the web process holds none of it), when the API's address and a link secret are set and
+    the recording is on this disk (``make run`` sets both); otherwise the recording's bytes."""
+    if settings.public_api_url and settings.media_url_secret and isinstance(storage, LocalStorage):
+        return audio_link(settings.public_api_url, task_id, settings.media_url_secret)
+    return _audio_bytes(stored_path, storage)
+
+
+def render_player(
+    task_id: str, stored_path: str | None, filename: str, storage: Storage, settings: Settings, moment: float | None
+) -> None:
     """The audio player, started at ``moment``; says so when the recording is no longer stored."""
     if not stored_path or not storage.exists(stored_path):
         st.caption("The recording is no longer stored, so it cannot be played.")
@@ -75,7 +88,7 @@ def render_player(stored_path: str | None, filename: str, storage: Storage, mome
     start = int(moment or 0)
     # A new start_time is a new element: the player re-renders and seeks there.
     autoplay = bool(st.session_state.get(AUTOPLAY_KEY))  # only after a person chose a moment
-    st.audio(_audio_bytes(stored_path, storage), format=mime, start_time=start, autoplay=autoplay)
+    st.audio(player_source(task_id, stored_path, storage, settings), format=mime, start_time=start, autoplay=autoplay)
     if moment is not None:
         st.caption(f"Playing from {short_clock(moment)}. Choose ▶ beside a segment, or click the timeline, to jump.")
     else:

@@ -12,7 +12,7 @@ from services.jobs.cancellation import cancel_task
 from services.jobs.waiting import Wait
 from services.store.task_views import TaskView
 from services.store.tasks_repo import TaskRepo
-from ui.format import queue_label, stage_label, status_label, time_left_label
+from ui.format import plain, queue_label, stage_label, status_label, time_left_label
 
 TASK_PAGE = "app_pages/task.py"
 
@@ -37,7 +37,7 @@ def render_cancel(task: TaskView, repo: TaskRepo) -> None:
     try:
         cancel_task(task.id, repo=repo)
     except (TaskAlreadyFinished, TaskNotFound) as exc:
-        st.info(str(exc))
+        st.info(plain(exc))
     st.rerun()
 
 
@@ -53,11 +53,14 @@ def render_batch(tasks: Sequence[TaskView]) -> None:
     for task in tasks:
         name, status, progress = st.columns([3, 1, 3], vertical_alignment="center")
         name.page_link(
-            TASK_PAGE, label=task.recording.filename, query_params={"task": task.id}, icon=":material/graphic_eq:"
+            TASK_PAGE,
+            label=plain(task.recording.filename),
+            query_params={"task": task.id},
+            icon=":material/graphic_eq:",
         )
         status.write(status_label(task.status))
         if task.status == "failed":
-            progress.caption(task.error or "Failed.")
+            progress.caption(plain(task.error or "Failed."))
         elif task.status == "cancelled":
             progress.caption("Cancelled.")
         elif task.status == "completed":

@@ -14,6 +14,7 @@ from services.jobs.reruns import can_rediarize, request_rediarization, retry_fai
 from services.results.edits import Edits
 from services.runtime.context import AppContext
 from services.store.task_views import TaskView
+from ui.format import plain
 
 PENDING_KEY = "task_rerun_pending"
 AUTO, EXACTLY, BETWEEN = "Detect automatically", "Exactly", "Between"
@@ -23,7 +24,7 @@ def render_rerun(task: TaskView, speakers: int, edits: Edits, ctx: AppContext) -
     with st.expander("Re-run speaker separation", icon=":material/group:"):
         reason = can_rediarize(task, ctx.artifacts)
         if reason:
-            st.info(reason)
+            st.info(plain(reason))
             return
         st.caption(
             "Separates the speakers again with another number of speakers. The transcript is kept, "
@@ -84,7 +85,7 @@ def _choose_options(task: TaskView, speakers: int) -> AnalysisOptions | None:
             return AnalysisOptions(min_speakers=int(lo), max_speakers=int(hi))
         return AnalysisOptions()
     except InvalidOptions as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return None
 
 
@@ -103,9 +104,9 @@ def _confirm(task_id: str, options: AnalysisOptions, ctx: AppContext) -> None:
             task_id, options, repo=ctx.repo, artifacts=ctx.artifacts, enqueue=ctx.queue.enqueue_job
         )
     except FastAudioError as exc:
-        st.toast(str(exc), icon="⚠️")
+        st.toast(plain(exc), icon="⚠️")
         return
-    st.toast(rerun.message, icon="🔁" if rerun.enqueued else "📭")
+    st.toast(plain(rerun.message), icon="🔁" if rerun.enqueued else "📭")
 
 
 def render_retry(task: TaskView, ctx: AppContext) -> None:
@@ -119,6 +120,6 @@ def _retry(task_id: str, ctx: AppContext) -> None:
             task_id, repo=ctx.repo, storage=ctx.storage, artifacts=ctx.artifacts, enqueue=ctx.queue.enqueue_job
         )
     except FastAudioError as exc:
-        st.toast(str(exc), icon="⚠️")
+        st.toast(plain(exc), icon="⚠️")
         return
-    st.toast(rerun.message, icon="🔁" if rerun.enqueued else "📭")
+    st.toast(plain(rerun.message), icon="🔁" if rerun.enqueued else "📭")

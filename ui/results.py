@@ -13,7 +13,7 @@ from services.runtime.context import AppContext
 from services.schema import AnalysisResult
 from services.store.task_views import TaskView
 from ui.exports_view import render_downloads
-from ui.format import ago, duration_label, engines_label, size_label, stage_label, status_label
+from ui.format import ago, duration_label, engines_label, plain, size_label, stage_label, status_label
 from ui.player import current_moment, render_player
 from ui.rerun import render_rerun, render_retry
 from ui.speaker_split import render_count, render_split
@@ -24,7 +24,7 @@ from ui.transcript import render_transcript
 
 
 def render_header(task: TaskView) -> None:
-    st.title(task.recording.filename)
+    st.title(plain(task.recording.filename), anchor=False)
     st.caption(
         f"{status_label(task.status)} · task `{task.id}` · {duration_label(task.recording.duration)} · "
         f"{size_label(task.recording.size_bytes)} · uploaded {ago(task.created_at)}"
@@ -41,11 +41,11 @@ def render_progress(task: TaskView) -> None:
         return
     st.progress(task.progress / 100, text=f"{stage_label(task.stage)}… {task.progress}%")
     if task.started_at:
-        st.caption(f"Started {ago(task.started_at)} on {task.worker or 'a worker'}.")
+        st.caption(plain(f"Started {ago(task.started_at)} on {task.worker or 'a worker'}."))
 
 
 def render_failure(task: TaskView, ctx: AppContext) -> None:
-    st.error(task.error or "The analysis failed for an unknown reason.", icon="❌")
+    st.error(plain(task.error or "The analysis failed for an unknown reason."), icon="❌")
     st.caption("Nothing else was affected. Run it again, or fix the file and upload it again, or ask an administrator.")
     render_retry(task, ctx)
 
@@ -68,7 +68,7 @@ def render_result(task: TaskView, ctx: AppContext) -> None:
     render_count(task, edits, ctx)
 
     moment = current_moment()
-    render_player(task.recording.stored_path, task.recording.filename, ctx.storage, moment)
+    render_player(task.id, task.recording.stored_path, task.recording.filename, ctx.storage, ctx.settings, moment)
     if not result.segments:
         st.info("No speech was found in this recording.", icon="🔇")
     else:

@@ -8,6 +8,7 @@ from services.errors import InvalidEdit
 from services.results.edits import Edits, known_speakers, next_speaker_id, segment_edit
 from services.schema import AnalysisResult
 from services.store.edits_repo import EditsRepo
+from ui.format import plain
 
 EDITING_KEY = "task_editing"
 NEW_SPEAKER = "__new__"
@@ -55,7 +56,7 @@ def render_segment_editor(
         close.button("Close", key=f"task_edit_close_{index}", on_click=close_editor, width="stretch")
         if shown.edited:
             speaker = result.speaker_name(edits.resolve(original.speaker)) or "no speaker"
-            st.caption(f"Original: {original.text.strip()} — {speaker}")
+            st.caption(plain(f"Original: {original.text.strip()} — {speaker}"))
 
 
 def _save(task_id: str, index: int, machine: AnalysisResult, edits: Edits, repo: EditsRepo, new_id: str) -> None:
@@ -65,7 +66,7 @@ def _save(task_id: str, index: int, machine: AnalysisResult, edits: Edits, repo:
     try:
         edit = segment_edit(machine.segments[index], index, text=text, speaker=speaker, edits=edits)
     except InvalidEdit as exc:
-        st.toast(str(exc), icon="⚠️")
+        st.toast(plain(exc), icon="⚠️")
         return
     repo.save_segment(task_id, index, edit)
     close_editor()

@@ -20,6 +20,7 @@ from services.results.speaker_count import SpeakerCount
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult
 from services.store.task_views import TaskView
+from ui.format import plain
 from ui.rerun import what_resets
 
 SPLIT_WHO_KEY = "task_split_who"
@@ -74,9 +75,9 @@ def _split(task_id: str, ctx: AppContext) -> None:
     try:
         done = split_task(task_id, speaker, into, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits)
     except FastAudioError as exc:
-        st.toast(str(exc), icon="⚠️")
+        st.toast(plain(exc), icon="⚠️")
         return
-    st.toast(done.message, icon="✅")
+    st.toast(plain(done.message), icon="✅")
 
 
 def _ask(task_id: str) -> None:
@@ -94,6 +95,6 @@ def _rerun(task_id: str, count: int, ctx: AppContext) -> None:
             enqueue=ctx.queue.enqueue_job,
         )
     except FastAudioError as exc:
-        st.toast(str(exc), icon="⚠️")
+        st.toast(plain(exc), icon="⚠️")
         return
-    st.toast(rerun.message, icon="🔁" if rerun.enqueued else "📭")
+    st.toast(plain(rerun.message), icon="🔁" if rerun.enqueued else "📭")

@@ -13,6 +13,7 @@ from services.results.edits import Edits, known_speakers
 from services.results.exports import short_clock
 from services.schema import AnalysisResult
 from services.store.edits_repo import EditsRepo
+from ui.format import plain
 
 MERGE_FROM_KEY = "task_merge_from"
 MERGE_INTO_KEY = "task_merge_into"
@@ -50,7 +51,7 @@ def render_speakers(
 
     for speaker_id, into in edits.merges().items():
         line, undo = st.columns([4, 1], vertical_alignment="center")
-        line.markdown(f"{speaker_id} is merged into **{result.speaker_name(edits.resolve(into))}**")
+        line.markdown(f"{plain(speaker_id)} is merged into **{plain(result.speaker_name(edits.resolve(into)))}**")
         undo.button(
             f"Separate {speaker_id}", key=f"task_unmerge_{speaker_id}", on_click=_unmerge,
             args=(task_id, speaker_id, repo),
@@ -69,10 +70,11 @@ def _rename(task_id: str, speaker_id: str, key: str, repo: EditsRepo) -> None:
     try:
         name = repo.rename(task_id, speaker_id, st.session_state.get(key, ""))
     except InvalidEdit as exc:
-        st.toast(str(exc), icon="⚠️")
+        st.toast(plain(exc), icon="⚠️")
         return
     st.session_state[key] = st.session_state[f"_{key}_stored"] = name or ""
-    st.toast(f"{speaker_id} is now called {name}." if name else f"{speaker_id} has no name now.", icon="✅")
+    said = f"{speaker_id} is now called {name}." if name else f"{speaker_id} has no name now."
+    st.toast(plain(said), icon="✅")
 
 
 def _merge(task_id: str, known: list[str], repo: EditsRepo) -> None:
@@ -82,11 +84,11 @@ def _merge(task_id: str, known: list[str], repo: EditsRepo) -> None:
     try:
         repo.merge(task_id, source, target, known=known)
     except InvalidEdit as exc:
-        st.toast(str(exc), icon="⚠️")
+        st.toast(plain(exc), icon="⚠️")
         return
-    st.toast(f"{source} is merged into {target}.", icon="✅")
+    st.toast(plain(f"{source} is merged into {target}."), icon="✅")
 
 
 def _unmerge(task_id: str, speaker_id: str, repo: EditsRepo) -> None:
     repo.unmerge(task_id, speaker_id)
-    st.toast(f"{speaker_id} is a speaker of its own again.", icon="↩️")
+    st.toast(plain(f"{speaker_id} is a speaker of its own again."), icon="↩️")

@@ -7,6 +7,8 @@ segment carries a visible "edited" badge. Long transcripts are shown a page at a
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from services.results.charts import speaker_colors
@@ -14,19 +16,13 @@ from services.results.edits import Edits
 from services.results.exports import short_clock
 from services.schema import AnalysisResult
 from services.store.edits_repo import EditsRepo
+from ui.format import plain
 from ui.player import play_from, scroll_to, segment_at
 from ui.segment_editor import EDITING_KEY, open_editor, render_segment_editor
 
 PAGE_SIZE = 150
 PAGE_KEY = "task_transcript_page"
 _FOLLOWED_KEY = "task_transcript_followed"  # the moment the page and scroll last followed
-
-_MARKDOWN_SPECIALS = set("\\`*_[]<>#|$~:")
-
-
-def md_text(text: str) -> str:
-    """``text`` shown as written by ``st.markdown`` (no emphasis, links, LaTeX or color directives)."""
-    return "".join(f"\\{ch}" if ch in _MARKDOWN_SPECIALS else ch for ch in text)
 
 
 def render_transcript(
@@ -53,18 +49,21 @@ def render_transcript(
         seg = segments[i]
         if seg.speaker != previous:
             color = colors.get(seg.speaker or "", "#888")
-            name = _html(result.speaker_name(seg.speaker) or "Unknown")
-            st.markdown(f"<span style='color:{color};font-weight:600'>{name}</span>", unsafe_allow_html=True)
+            # HTML, not Markdown: no Markdown parser (and its autolinks) sees the name; html.escape keeps it text.
+            name = html.escape(result.speaker_name(seg.speaker) or "Unknown")
+            st.html(f"<span style='color:{color};font-weight:600'>{name}</span>")
             previous = seg.speaker
         play, text, edit = st.columns([1, 18, 1], vertical_alignment="top", gap="small")
         play.button(
             "▶", key=f"task_play_{i}", help=f"Play from {short_clock(seg.start)}", on_click=play_from,
             args=(seg.start,), type="tertiary",
         )  # fmt: skip
-        when, words = short_clock(seg.start), md_text(seg.text)
+        when, words = short_clock(seg.start), plain(seg.text)
         line = f":blue-background[**{when}**  {words}]" if i == current else f":gray[{when}]  {words}"
         if seg.edited:
             line += "  :orange-badge[✎ edited]"
+        if seg.overlap:  # another speaker talks at the same time; the words are this speaker's
+            line += f"  :violet-badge[⇄ with {plain(', '.join(result.speaker_name(s) for s in seg.overlap))}]"
         text.markdown(line)
         edit.button(
             "✎", key=f"task_edit_{i}", help="Correct the text or the speaker", on_click=open_editor, args=(i,),
@@ -72,7 +71,3 @@ def render_transcript(
         )  # fmt: skip
         if st.session_state.get(EDITING_KEY) == i:
             render_segment_editor(task_id, i, machine, result, edits, repo)
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

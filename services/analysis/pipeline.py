@@ -23,7 +23,7 @@ import numpy as np
 
 from services.analysis.artifacts import Artifacts
 from services.analysis.asr.transcribe import Transcriber
-from services.analysis.assign import assign_speakers
+from services.analysis.assign import assign_speakers, mark_overlaps
 from services.analysis.audio import decode_channels
 from services.analysis.channels import channels_are_distinct, embed_channels
 from services.analysis.diarization.diarize import SpeechEmbeddings, assign_turns, embed_speech
@@ -31,7 +31,7 @@ from services.analysis.diarization.embedder import Embedder
 from services.analysis.options import AnalysisOptions, SpeakerOptions
 from services.analysis.turns import speakers_of
 from services.analysis.vad import asr_regions, speech_probabilities
-from services.schema import SAMPLE_RATE, AnalysisResult, SpeakerTurn, Transcript, Word
+from services.schema import SAMPLE_RATE, AnalysisResult, SpeakerCount, SpeakerTurn, Transcript, Word
 
 ProgressCallback = Callable[[str, float], None]
 ArtifactsCallback = Callable[[Artifacts], None]
@@ -301,21 +301,31 @@ def assemble(
     diarization: str,
     timings: dict[str, float] | None = None,
 ) -> AnalysisResult:
-    """The result of a transcript and speaker turns: segments split where the speaker changes."""
+    """The result of a transcript and speaker turns: segments split where the speaker changes.
+
+    Segments where another speaker talks too name them in ``overlap``; the speaker count's confidence
+    (``turns.speaker_count`` when the diarizer gives one) is kept, its ``chosen`` set to the speakers
+    that have turns.
+    """
+    count: SpeakerCount | None = getattr(turns, "speaker_count", None)
     turns = list(turns)
     segments = assign_speakers(transcript.segments, turns)
     if segments and not turns:
         # Whisper heard words the speech detector missed (very short or quiet audio): one speaker.
         turns = [SpeakerTurn(s.start, s.end, "SPEAKER_00") for s in segments]
         segments = assign_speakers(segments, turns)
+    segments = mark_overlaps(segments, turns)
+    speakers = tuple(speakers_of(turns))
+    count = count.settled(len(speakers)) if count is not None else None
     return AnalysisResult(
         duration=duration,
         language=transcript.language,
         model=transcript.model,
         engine=transcript.engine,
         diarization=diarization,
-        speakers=tuple(speakers_of(turns)),
+        speakers=speakers,
         segments=tuple(segments),
         turns=tuple(turns),
         timings=dict(timings or {}),
+        speaker_count=count,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import textwrap
 from typing import Any
 
@@ -23,8 +24,13 @@ def speaker_colors(result: AnalysisResult) -> dict[str, str]:
     return {s.id: PALETTE[i % len(PALETTE)] for i, s in enumerate(result.speakers)}
 
 
+def label(text: str) -> str:
+    """Typed text for a Plotly label, hover or axis: Plotly renders ``<a href>``, ``<b>``... as HTML."""
+    return html.escape(text, quote=False)
+
+
 def _hover(text: str) -> str:
-    return "<br>".join(textwrap.wrap(text, 60)[:6]) or "(no words)"
+    return "<br>".join(label(line) for line in textwrap.wrap(text, 60)[:6]) or "(no words)"
 
 
 TURN_BAR, SEGMENT_BAR, OVERLAP_BAR = 0.8, 0.45, 0.6
@@ -61,21 +67,18 @@ def timeline_figure(result: AnalysisResult) -> go.Figure:
     """
     colors = speaker_colors(result)
     fig = go.Figure()
-    rows = [s.name for s in result.speakers]
+    rows = [label(s.name) for s in result.speakers]
     for speaker in result.speakers:
+        row = label(speaker.name)
         turns = [(t.start, t.end) for t in result.turns if t.speaker == speaker.id]
         marker = dict(color=colors[speaker.id], opacity=TURN_OPACITY)
         hover = "<b>%{y}</b> speaking %{customdata[1]}–%{customdata[2]}<extra></extra>"
-        fig.add_trace(_bars(f"{speaker.name} (speaking)", speaker.name, turns, TURN_BAR, hover, marker=marker))
+        fig.add_trace(_bars(f"{row} (speaking)", row, turns, TURN_BAR, hover, marker=marker))
         segs = [s for s in result.segments if s.speaker == speaker.id]
         data = [[s.start, short_clock(s.start), short_clock(s.end), _hover(s.text)] for s in segs]
         hover = "<b>%{y}</b> %{customdata[1]}–%{customdata[2]}<br>%{customdata[3]}<extra></extra>"
         spans = [(s.start, s.end) for s in segs]
-        fig.add_trace(
-            _bars(
-                speaker.name, speaker.name, spans, SEGMENT_BAR, hover, marker_color=colors[speaker.id], customdata=data
-            )
-        )
+        fig.add_trace(_bars(row, row, spans, SEGMENT_BAR, hover, marker_color=colors[speaker.id], customdata=data))
     overlaps = overlap_spans(result.turns)
     if overlaps:
         rows.append(OVERLAP_ROW)
@@ -106,7 +109,7 @@ def moment_of(points: list[dict[str, Any]]) -> float | None:
 
 def stats_figure(stats: ConversationStats, colors: dict[str, str]) -> go.Figure:
     """Share of talk time, turns and interruptions per speaker, side by side."""
-    names = [s.name for s in stats.speakers]
+    names = [label(s.name) for s in stats.speakers]
     marker = [colors.get(s.speaker_id, "#888") for s in stats.speakers]
     fig = make_subplots(rows=1, cols=3, subplot_titles=("Share of talk time (%)", "Turns", "Interruptions made"))
     for col, values, fmt in (

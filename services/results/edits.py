@@ -22,6 +22,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from services.analysis.assign import mark_overlaps
 from services.analysis.turns import join_turns, speakers_of
 from services.errors import InvalidEdit
 from services.schema import AnalysisResult, Segment, SpeakerTurn
@@ -148,6 +149,7 @@ def apply_edits(result: AnalysisResult, edits: Edits) -> AnalysisResult:
     if reshaped:
         turns = join_turns(SpeakerTurn(t.start, t.end, edits.resolve(t.speaker) or t.speaker) for t in turns)
         speakers = tuple(speakers_of(turns))
+        segments = mark_overlaps(segments, turns)  # a merged or reassigned speaker no longer overlaps itself
     else:
         turns, speakers = list(result.turns), result.speakers
     return replace(

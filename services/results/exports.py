@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.results.text_safety import field_token, one_line, spreadsheet_cell, srt_text, vtt_text
 from services.schema import AnalysisResult, Segment
 
 
@@ -64,7 +65,7 @@ def speaker_turns(result: AnalysisResult) -> list[Segment]:
 
 def to_txt(result: AnalysisResult, file_id: str = "") -> str:
     lines = [
-        f"[{short_clock(b.start)}] {result.speaker_name(b.speaker) or 'Unknown'}: {b.text}"
+        f"[{short_clock(b.start)}] {one_line(result.speaker_name(b.speaker) or 'Unknown')}: {one_line(b.text)}"
         for b in speaker_turns(result)
     ]
     return "\n\n".join(lines) + ("\n" if lines else "")
@@ -85,13 +86,13 @@ def to_md(result: AnalysisResult, file_id: str = "") -> str:
 
 
 def _md_escape(text: str) -> str:
-    """Text that Markdown shows as written (no accidental emphasis, links or headings)."""
-    return "".join(f"\\{ch}" if ch in "\\`*_[]<>#|" else ch for ch in text)
+    """Text that Markdown shows as written (no accidental emphasis, links, headings or HTML), on one line."""
+    return "".join(f"\\{ch}" if ch in "\\`*_[]<>#|!&" else ch for ch in one_line(text))
 
 
 def _cue_text(result: AnalysisResult, seg: Segment) -> str:
     name = result.speaker_name(seg.speaker)
-    return f"{name}: {seg.text}" if name else seg.text
+    return srt_text(f"{name}: {seg.text}" if name else seg.text)
 
 
 def to_srt(result: AnalysisResult, file_id: str = "") -> str:
@@ -106,7 +107,8 @@ def to_vtt(result: AnalysisResult, file_id: str = "") -> str:
     cues = []
     for s in result.segments:
         name = result.speaker_name(s.speaker)
-        text = f"<v {name}>{s.text}" if name else s.text
+        # The voice span's name and the text are escaped: a ">" in a name would close the tag early.
+        text = f"<v {vtt_text(name)}>{vtt_text(s.text)}" if name else vtt_text(s.text)
         cues.append(f"{clock(s.start)} --> {clock(s.end)}\n{text}\n")
     return "WEBVTT\n\n" + "\n".join(cues)
 
@@ -117,10 +119,10 @@ def to_json(result: AnalysisResult, file_id: str = "") -> str:
 
 def to_rttm(result: AnalysisResult, file_id: str = "recording") -> str:
     """NIST RTTM of the speaker turns (speaker *names*, spaces replaced: RTTM fields are spaces)."""
-    file_id = (file_id or "recording").replace(" ", "_")
+    file_id = field_token(file_id or "recording")
     lines = []
     for t in sorted(result.turns, key=lambda t: t.start):
-        name = result.speaker_name(t.speaker).replace(" ", "_")
+        name = field_token(result.speaker_name(t.speaker))
         lines.append(f"SPEAKER {file_id} 1 {t.start:.3f} {t.duration:.3f} <NA> <NA> {name} <NA> <NA>")
     return "\n".join(lines) + ("\n" if lines else "")
 
@@ -130,7 +132,9 @@ def to_csv(result: AnalysisResult, file_id: str = "") -> str:
     writer = csv.writer(out)
     writer.writerow(["start", "end", "speaker", "text"])
     for s in result.segments:
-        writer.writerow([f"{s.start:.3f}", f"{s.end:.3f}", result.speaker_name(s.speaker), s.text])
+        # Names and text are typed by people: a cell starting like a formula must stay text in a spreadsheet.
+        name, text = spreadsheet_cell(result.speaker_name(s.speaker)), spreadsheet_cell(s.text)
+        writer.writerow([f"{s.start:.3f}", f"{s.end:.3f}", name, text])
     return out.getvalue()
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from services.analysis.artifacts import TimeBase
-from services.analysis.assign import assign_speakers
+from services.analysis.assign import assign_speakers, mark_overlaps
 from services.analysis.diarization import clustering, resegment
 from services.analysis.diarization.diarize import CHANNEL_GAP, SpeechEmbeddings
 from services.analysis.options import MAX_PARTS
@@ -101,7 +101,7 @@ def split_speaker(
     turns = sorted(
         [t for t in result.turns if t.speaker not in members] + parts, key=lambda t: (t.start, t.end, t.speaker)
     )
-    segments = _segments(result.segments, members, parts)
+    segments = mark_overlaps(_segments(result.segments, members, parts), turns)  # overlap names follow the parts
     new = replace(
         result,
         speakers=tuple(speakers_of(turns)),

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from services.analysis.turns import intersection_length, join_turns, overlap_spans, union, union_length
+from services.results.text_safety import spreadsheet_cell
 from services.schema import AnalysisResult, SpeakerTurn
 
 INTERRUPTION_WINDOW_S = 2.0
@@ -189,5 +190,6 @@ def stats_csv(stats: ConversationStats) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=[column for column, _ in COLUMNS])
     writer.writeheader()
-    writer.writerows(stats_rows(stats))
+    # Names are typed by people: one starting like a formula must stay text in a spreadsheet.
+    writer.writerows({k: spreadsheet_cell(v) for k, v in row.items()} for row in stats_rows(stats))
     return out.getvalue()

@@ -7,12 +7,14 @@ even when the embedded server was started on a free port.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from services.config import Settings
 from services.runtime.broker import EmbeddedRedis, ensure_redis
@@ -40,9 +42,9 @@ def worker_command(settings: Settings, *, beat: bool = True) -> list[str]:
 
 
 def streamlit_command(settings: Settings, port: int = 8501, address: str = "localhost") -> list[str]:
-    """Streamlit on app.py (its pages are in ``app_pages/``: see docs/ARCHITECTURE.md, "Pages")."""
+    """Streamlit on app.py through ``ui.serve``, which refuses a non-local address without a sign-in."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        sys.executable, "-m", "ui.serve",
         "--server.port", str(port),
         "--server.address", address,
         "--server.headless", "true",
@@ -61,9 +63,18 @@ def api_command(settings: Settings) -> list[str]:
     ]  # fmt: skip
 
 
-def child_environment(settings: Settings, redis_url: str) -> dict[str, str]:
-    """The parent's environment plus the Redis every child must use."""
+def child_environment(settings: Settings, redis_url: str, address: str = "localhost") -> dict[str, str]:
+    """The parent's environment plus the Redis every child must use.
+
+    When the pages and the API both stay on this machine, the player streams recordings from the API
+    (``services.storage.media_links``): the children get its address and one fresh link secret.
+    """
     env = dict(os.environ)  # pass-through for the children; configuration is still read by Settings
+    local = {"localhost", "127.0.0.1", "::1"}
+    if not settings.public_api_url and address in local and settings.api_host in local:
+        env["PUBLIC_API_URL"] = f"http://{settings.api_host}:{settings.api_port}"
+    if not settings.media_url_secret:
+        env["MEDIA_URL_SECRET"] = secrets.token_hex(32)
     env["REDIS_URL"] = redis_url
     if settings.celery_broker_url == settings.redis_url:
         env["CELERY_BROKER_URL"] = redis_url
@@ -101,7 +112,7 @@ def start_stack(settings: Settings, *, port: int = 8501, address: str = "localho
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     redis_url, embedded = ensure_redis(settings.redis_url, settings.data_dir, allow_embedded=settings.embedded_redis)
     migrate(settings.database_url)
-    env = child_environment(settings, redis_url)
+    env = child_environment(settings, redis_url, address)
     stack = Stack(redis_url=redis_url, embedded=embedded)
     stack.processes["worker"] = subprocess.Popen(worker_command(settings), cwd=ROOT, env=env)
     stack.processes["web"] = subprocess.Popen(streamlit_command(settings, port, address), cwd=ROOT, env=env)
@@ -109,10 +120,23 @@ def start_stack(settings: Settings, *, port: int = 8501, address: str = "localho
     return stack
 
 
+def masked_url(url: str) -> str:
+    """``url`` fit to print: a password (``redis://:secret@host``, ``redis://user:secret@host``) becomes ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def run(settings: Settings, *, port: int = 8501, address: str = "localhost") -> int:
     """Start everything and wait; Ctrl-C (or SIGTERM) stops every child. Returns an exit code."""
     stack = start_stack(settings, port=port, address=address)
-    where = "embedded Redis at " + stack.redis_url if stack.embedded else "Redis at " + stack.redis_url
+    redis_url = masked_url(stack.redis_url)  # the banner ends up in terminals, logs and screenshots
+    where = "embedded Redis at " + redis_url if stack.embedded else "Redis at " + redis_url
     api = f"http://{settings.api_host}:{settings.api_port}"
     print(
         f"\nFastAudio is starting: http://localhost:{port}  ({where}; data in {settings.data_dir})"

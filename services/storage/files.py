@@ -1,6 +1,6 @@
 """Where uploads live, behind one small interface: a local (or mounted) folder, or a bucket.
 
-An upload is stored under ``<uuid>/<safe name>`` and addressed by that relative *key*. The database
+An upload is stored under ``fastaudio-<uuid>/<safe name>`` and addressed by that relative *key*. The database
 stores the key, never an absolute path or URL, so a worker on another machine finds the file under
 its own root. Code that needs the bytes as a file (FFmpeg wants a path) asks for
 ``open_local(key)``: a folder storage hands out the file itself, a remote one downloads it into a
@@ -33,6 +33,10 @@ __all__ = ["LocalStorage", "Storage", "StorageError", "StoredFile", "new_key", "
 
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]]+", re.UNICODE)
 MAX_NAME_LENGTH = 120
+WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+)
+"""Names Windows will not create a file under, whatever the extension (a share may be mounted there)."""
 COPY_CHUNK = 1024 * 1024
 
 
@@ -48,15 +52,30 @@ def safe_name(filename: str) -> str:
     name = _UNSAFE.sub("_", name).strip(" .")
     if not name:
         return "recording"
+    if name.split(".")[0].upper() in WINDOWS_RESERVED:
+        name = "_" + name
     stem, dot, ext = name.rpartition(".")
     if not dot:
         return name[:MAX_NAME_LENGTH]
     return f"{stem[: MAX_NAME_LENGTH - len(ext) - 1]}.{ext[:16]}"
 
 
+FOLDER_PREFIX = "fastaudio-"
+_OUR_FOLDER = re.compile(re.escape(FOLDER_PREFIX) + r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def new_key(filename: str) -> str:
-    """A fresh key for an upload: ``<uuid>/<safe name>``."""
-    return f"{uuid.uuid4()}/{safe_name(filename)}"
+    """A fresh key for an upload: ``fastaudio-<uuid>/<safe name>``.
+
+    The prefix marks the folder as FastAudio's: housekeeping deletes only folders named like this, so
+    a ``STORAGE_URL`` or ``DATA_DIR`` that other programs share is never emptied of their files.
+    """
+    return f"{FOLDER_PREFIX}{uuid.uuid4()}/{safe_name(filename)}"
+
+
+def is_upload_folder(name: str) -> bool:
+    """Whether ``name`` is a folder ``new_key`` made (``fastaudio-`` and a UUID), i.e. FastAudio wrote it."""
+    return _OUR_FOLDER.fullmatch(name) is not None
 
 
 def check_key(key: str) -> str:

@@ -1,6 +1,6 @@
 """Uploads in a bucket (S3, MinIO, Ceph, GCS...) through fsspec, for workers that share no disk.
 
-The web process streams each upload into ``<STORAGE_URL>/<uuid>/<safe name>``; a worker downloads
+The web process streams each upload into ``<STORAGE_URL>/fastaudio-<uuid>/<safe name>``; a worker downloads
 the object into a private temporary folder to decode it (FFmpeg wants a file it can seek in) and
 removes the folder when the analysis ends, whatever the outcome.
 """

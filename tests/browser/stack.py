@@ -41,7 +41,10 @@ ANALYSIS_TIMEOUT_S = 240.0
 """From Analyze to the finished result of a short recording (model loading included)."""
 
 # Settings the app must not inherit from the caller: each would point it at someone else's data.
-_INHERITED = ("DATABASE_URL", "STORAGE_URL", "API_HOST", "API_TOKEN", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
+_INHERITED = (
+    "DATABASE_URL", "STORAGE_URL", "API_HOST", "API_TOKEN", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "PAGES_USERS",
+    "PAGES_USERS_FILE",
+)  # fmt: skip
 
 
 @dataclass
@@ -65,9 +68,10 @@ def chromium_missing() -> str | None:
     return None
 
 
-def app_environment(data_dir: Path, redis_url: str, api_port: int) -> dict[str, str]:
-    """The caller's environment with a data folder, queue and API port of the app's own."""
+def app_environment(data_dir: Path, redis_url: str, api_port: int, **extra: str) -> dict[str, str]:
+    """The caller's environment with a data folder, queue and API port of the app's own (plus ``extra``)."""
     env = {k: v for k, v in os.environ.items() if k not in _INHERITED}
+    env.update(extra)
     env.update(
         DATA_DIR=str(data_dir),
         REDIS_URL=redis_url,
@@ -78,13 +82,14 @@ def app_environment(data_dir: Path, redis_url: str, api_port: int) -> dict[str, 
     return env
 
 
-def start_app(data_dir: Path, redis_url: str, *, timeout: float = START_TIMEOUT_S) -> RunningApp:
+def start_app(data_dir: Path, redis_url: str, *, timeout: float = START_TIMEOUT_S, **extra: str) -> RunningApp:
     """``python -m cli run`` on free ports; returns once Streamlit, the API and the worker answer.
 
     Args:
         data_dir: the app's DATA_DIR (uploads, SQLite file); the log goes beside it as ``run.log``.
         redis_url: the Redis to use; the supervisor starts one of its own when it does not answer.
         timeout: seconds to wait for all three to come up.
+        extra: more settings for the app (``PAGES_USERS=...``).
 
     Raises:
         RuntimeError: with the end of the log, when something did not start in time.
@@ -96,7 +101,7 @@ def start_app(data_dir: Path, redis_url: str, *, timeout: float = START_TIMEOUT_
         process = subprocess.Popen(
             [sys.executable, "-m", "cli", "run", "--port", str(port)],
             cwd=ROOT,
-            env=app_environment(data_dir, redis_url, api_port),
+            env=app_environment(data_dir, redis_url, api_port, **extra),
             stdout=out,
             stderr=subprocess.STDOUT,
             preexec_fn=_default_ctrl_c,

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from services.analysis.diarization import clustering, refine, resegment
+from services.analysis.diarization import clustering, overlap, refine, resegment
 from services.analysis.diarization.embedder import Embedder, ResemblyzerEmbedder
 from services.analysis.diarization.embeddings import window_grid
 from services.analysis.options import SpeakerOptions
 from services.analysis.vad import VadParams, speech_probabilities, speech_regions
-from services.schema import SAMPLE_RATE, SpeakerTurn, Word
+from services.schema import SAMPLE_RATE, SpeakerCount, SpeakerTurn, Word
 
 MIN_AUDIO_SECONDS = 0.3
 WINDOW = 1.6
@@ -37,6 +37,14 @@ VAD_SHARE = 0.35
 """Part of ``on_progress``'s 0..1 range spent in speech detection."""
 CHANNEL_GAP = 10.0
 """Seconds between channels laid end to end (more than a window, so none spans two)."""
+
+
+class Turns(list):
+    """Speaker turns (a plain list of ``SpeakerTurn``) that also carry how sure their count is."""
+
+    def __init__(self, turns: Sequence[SpeakerTurn] = (), count: SpeakerCount | None = None) -> None:
+        super().__init__(turns)
+        self.speaker_count = count
 
 
 @dataclass(frozen=True)
@@ -152,23 +160,25 @@ def assign_turns(
     options: SpeakerOptions = SpeakerOptions(),
     *,
     words: Sequence[Word] = (),
-) -> list[SpeakerTurn]:
+) -> Turns:
     """Speaker turns from embeddings (fast: no audio, no neural network).
 
     Args:
         emb: Output of :func:`embed_speech`.
         options: Known or bounded number of speakers.
-        words: Optional recognised words; a speaker change inside a word is moved out of
-            it (ignored for channel-wise embeddings).
+        words: Optional recognised words: every word is treated as speech (a word the speech
+            detector missed gets the nearest speaker) and no speaker change falls inside a word
+            (ignored for channel-wise embeddings).
 
     Returns:
         Turns sorted by start, labelled ``SPEAKER_00``, ``SPEAKER_01``, ... in order of first
-        appearance. Turns of different speakers may overlap.
+        appearance, with ``speaker_count`` (the count and its runner-up). Turns of different
+        speakers overlap where both talk at once (``services.analysis.diarization.overlap``).
     """
     if len(emb.vectors) == 0:
-        return []
+        return Turns((), SpeakerCount(0))
     lo, hi = options.bounds(clustering.MAX_SPEAKERS)
-    labels = clustering.cluster_windows(
+    labels, count = clustering.cluster(
         emb.vectors, emb.windows, num_speakers=options.num_speakers, min_speakers=lo, max_speakers=hi
     )
     centres = resegment.centroids(emb.vectors, labels)
@@ -177,9 +187,12 @@ def assign_turns(
     path = np.zeros(len(scores), dtype=int)
     speech_frames = np.flatnonzero(mask)
     path[speech_frames] = resegment.viterbi(scores[speech_frames], weight[speech_frames] > 0)
+    second = overlap.overlap_segments(path, mask, scores, weight > 0)
     if words and emb.channels == 1:
+        path, mask = refine.cover_words(path, mask, words)
         path, mask = refine.apply_words(path, mask, words)
-    return label_turns(_fold(resegment.runs(path, mask), emb))
+    turns = label_turns(_fold(resegment.runs(path, mask) + second, emb))
+    return Turns(turns, count.settled(len({t.speaker for t in turns})))
 
 
 def _fold(segments: list[tuple[float, float, int]], emb: SpeechEmbeddings) -> list[tuple[float, float, int]]:
@@ -195,7 +208,7 @@ def _fold(segments: list[tuple[float, float, int]], emb: SpeechEmbeddings) -> li
 
 
 def label_turns(segments: Sequence[tuple[float, float, int]]) -> list[SpeakerTurn]:
-    """Name speakers SPEAKER_00.. by first appearance; merge touching same-speaker pieces."""
+    """Name speakers SPEAKER_00.. by first appearance; merge touching or overlapping same-speaker pieces."""
     names: dict[int, str] = {}
     merged: dict[int, list[list[float]]] = {}
     for start, end, speaker in sorted(segments):
@@ -217,7 +230,7 @@ def diarize(
     on_progress: Callable[[float], None] | None = None,
     device: str = "cpu",
     threads: int | None = 1,
-) -> list[SpeakerTurn]:
+) -> Turns:
     """:func:`embed_speech` then :func:`assign_turns`."""
     emb = embed_speech(audio, on_progress=on_progress, device=device, threads=threads)
     return assign_turns(emb, options, words=words)
