@@ -15,8 +15,8 @@ from services.analysis.options import MAX_PARTS, AnalysisOptions
 from services.errors import FastAudioError
 from services.jobs.reruns import can_rediarize, request_rediarization
 from services.jobs.split_task import split_task
+from services.results import speaker_count
 from services.results.edits import Edits
-from services.results.speaker_count import SpeakerCount
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult
 from services.store.task_views import TaskView
@@ -30,15 +30,15 @@ COUNT_PENDING_KEY = "task_count_rerun_pending"
 
 def render_count(task: TaskView, edits: Edits, ctx: AppContext) -> None:
     """ "3 speakers; 4 is nearly as likely", with a re-run at 4; nothing for results without a count."""
-    count = SpeakerCount.of(task.result)
+    count = speaker_count.recorded(task.result)
     if count is None:
         return
-    other = count.alternative
+    other = speaker_count.alternative(count)
     if other is None or can_rediarize(task, ctx.artifacts):
-        st.caption(f"The analysis found {count.describe()}")
+        st.caption(f"The analysis found {speaker_count.describe(count)}")
         return
     line, action = st.columns([3, 2], vertical_alignment="center")
-    line.info(f"The analysis found {count.describe()}", icon=":material/groups:")
+    line.info(f"The analysis found {speaker_count.describe(count)}", icon=":material/groups:")
     clears = edits.counts().names or edits.counts().merges or edits.counts().speaker_changes
     if clears and st.session_state.get(COUNT_PENDING_KEY) != task.id:
         action.button(f"Re-run with {other} speakers", key="task_count_rerun", on_click=_ask, args=(task.id,))

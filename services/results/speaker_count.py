@@ -8,48 +8,37 @@ nothing is said. Anything malformed is treated as absent: the page never fails o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
+
+from services.schema import SpeakerCount
 
 KEY = "speaker_count"
 
 
-@dataclass(frozen=True)
-class SpeakerCount:
-    """The count the analysis chose and its runner-up."""
-
-    chosen: int
-    runner_up: int | None = None
-    close: bool = False
-
-    @classmethod
-    def of(cls, result: dict[str, Any] | None) -> SpeakerCount | None:
-        """The count recorded in a stored result dict, or None when there is none (or it is malformed)."""
-        data = (result or {}).get(KEY)
-        if not isinstance(data, dict):
-            return None
-        chosen, runner_up, close = data.get("chosen"), data.get("runner_up"), data.get("close", False)
-        if (
-            not isinstance(chosen, int)
-            or not _count(chosen)
-            or not (runner_up is None or _count(runner_up))
-            or not isinstance(close, bool)
-        ):
-            return None
-        return cls(chosen=chosen, runner_up=runner_up if runner_up != chosen else None, close=close)
-
-    @property
-    def alternative(self) -> int | None:
-        """The other count worth a re-run: the runner-up when it was nearly as likely, else None."""
-        return self.runner_up if self.close else None
-
-    def describe(self) -> str:
-        """E.g. "3 speakers; 4 is nearly as likely." or "3 speakers; no other count came close."."""
-        found = f"{self.chosen} speaker{'' if self.chosen == 1 else 's'}"
-        if self.alternative is None:
-            return f"{found}; no other count came close."
-        return f"{found}; {self.alternative} is nearly as likely."
+def recorded(result: dict[str, Any] | None) -> SpeakerCount | None:
+    """The count recorded in a stored result dict, or None when there is none (or it is malformed)."""
+    data = (result or {}).get(KEY)
+    if not isinstance(data, dict):
+        return None
+    chosen, runner_up, close = data.get("chosen"), data.get("runner_up"), data.get("close", False)
+    if not _count(chosen) or not (runner_up is None or _count(runner_up)) or not isinstance(close, bool):
+        return None
+    return SpeakerCount(chosen=chosen, runner_up=runner_up if runner_up != chosen else None, close=close)
 
 
-def _count(value: Any) -> bool:
+def alternative(count: SpeakerCount) -> int | None:
+    """The other count worth a re-run: the runner-up when it was nearly as likely, else None."""
+    return count.runner_up if count.close else None
+
+
+def describe(count: SpeakerCount) -> str:
+    """E.g. "3 speakers; 4 is nearly as likely." or "3 speakers; no other count came close."."""
+    found = f"{count.chosen} speaker{'' if count.chosen == 1 else 's'}"
+    other = alternative(count)
+    if other is None:
+        return f"{found}; no other count came close."
+    return f"{found}; {other} is nearly as likely."
+
+
+def _count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100
