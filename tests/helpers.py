@@ -7,7 +7,13 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,6 +99,28 @@ def start_api(
             stop_process(proc)
             raise RuntimeError("the API did not start:\n" + log_path.read_text(errors="replace")[-3000:])
         time.sleep(0.2)
+
+
+@contextmanager
+def api_client(
+    env: dict[str, str], log_path: Path, *, timeout: float
+) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
+    """A real API process on a free port (``start_api``) and an HTTP client for it; stopped after.
+
+    Args:
+        timeout: the client's per-request timeout, in seconds.
+    """
+    import httpx
+
+    from services.runtime.broker import free_port
+
+    port = free_port()
+    proc = start_api(env, log_path, port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=timeout) as client:
+            yield client, proc
+    finally:
+        stop_process(proc)
 
 
 def _importable(env: dict[str, str], cwd: Path) -> dict[str, str]:

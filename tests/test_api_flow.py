@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 
 from services.analysis.audio import decode
-from services.runtime.broker import free_port
 from services.runtime.context import AppContext
 from services.schema import SAMPLE_RATE
-from tests.helpers import child_env, normalize, start_api, stop_process
+from tests.helpers import api_client, child_env, normalize
 from tests.media import encode_audio, resample
 
 JFK = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
@@ -28,11 +27,8 @@ JFK = "and so my fellow americans ask not what your country can do for you ask w
 @pytest.fixture(scope="module")
 def api(environment: dict[str, str], worker, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The API in its own uvicorn process, on the session's database, storage and queue."""
-    port = free_port()
-    proc = start_api(child_env(**environment), tmp_path_factory.mktemp("api") / "api.log", port)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    with api_client(child_env(**environment), tmp_path_factory.mktemp("api") / "api.log", timeout=30) as (client, _):
         yield client
-    stop_process(proc)
 
 
 def _poll(client: httpx.Client, poll_url: str, timeout: float = 300) -> tuple[dict, list[tuple[str, int]]]:  # type: ignore[type-arg]

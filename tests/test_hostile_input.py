@@ -18,12 +18,11 @@ import numpy as np
 import pytest
 
 from services.analysis.audio import decode
-from services.runtime.broker import free_port
 from services.runtime.context import AppContext, get_context
 from services.schema import SAMPLE_RATE
 from services.storage.files import safe_name
 from services.store.search_query import parse
-from tests.helpers import app_test, child_env, shown, start_api, stop_process
+from tests.helpers import api_client, app_test, child_env, shown
 from tests.media import encode_audio
 from ui.format import plain
 
@@ -102,11 +101,8 @@ def clip(tmp_path_factory: pytest.TempPathFactory, data: Path) -> bytes:
 
 @pytest.fixture(scope="module")
 def api(environment: dict[str, str], worker, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    port = free_port()
-    proc = start_api(child_env(**environment), tmp_path_factory.mktemp("api") / "api.log", port)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+    with api_client(child_env(**environment), tmp_path_factory.mktemp("api") / "api.log", timeout=60) as (client, _):
         yield client
-    stop_process(proc)
 
 
 def _wait_final(ctx: AppContext, task_ids: list[str], timeout: float = 300) -> list:  # type: ignore[type-arg]

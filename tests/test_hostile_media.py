@@ -22,8 +22,7 @@ import psutil
 import pytest
 
 from services.analysis.audio import decode
-from services.runtime.broker import free_port
-from tests.helpers import child_env, start_api, start_worker, stop_process
+from tests.helpers import api_client, child_env, start_worker, stop_process
 from tests.hostile_media import concat_list, endless_wav, hls_playlist, lying_flac, m3u_playlist, raw_adts
 from tests.media import encode_audio
 
@@ -64,15 +63,12 @@ def stack(environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
             "CPU_THREADS": "1",
         }
     )
-    port = free_port()
     worker = start_worker(env, folder / "worker.log")
-    api = start_api(env, folder / "api.log", port)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+        with api_client(env, folder / "api.log", timeout=120) as (client, api):
             logs = [folder / "worker.log", folder / "api.log"]
-            yield Stack(client, psutil.Process(api.pid), logs, port, env["CELERY_QUEUE"])
+            yield Stack(client, psutil.Process(api.pid), logs, client.base_url.port, env["CELERY_QUEUE"])
     finally:
-        stop_process(api)
         stop_process(worker)
 
 
