@@ -76,7 +76,10 @@ def submit(
     enqueue: Callable[[str], None],
     kind: str = ANALYZE,
 ) -> Submission:
-    """Store, validate and queue one recording; always returns the task row it created."""
+    """Store, validate and queue one recording; always returns the task row it created.
+
+    The row is read again after queueing, so an idle worker may already show it ``processing``.
+    """
     name = safe_name(filename)
     size = _size(data)
     if size > settings.max_upload_bytes:
