@@ -66,8 +66,8 @@ def far_field(audio: np.ndarray, seed: int = 0) -> np.ndarray:
 
     rng = np.random.default_rng(seed + 1)
     wet = fftconvolve(audio.astype(np.float64), room_impulse_response(seed))[: audio.size]
-    wet *= 10 ** (FAR_LEVEL_DB / 20) / _speech_rms(wet)
-    noise = _pinkish(rng, audio.size) * 10 ** ((FAR_LEVEL_DB - FAR_SNR_DB) / 20)
+    wet *= 10 ** (FAR_LEVEL_DB / 20) / speech_rms(wet)
+    noise = pinkish_noise(rng, audio.size) * 10 ** ((FAR_LEVEL_DB - FAR_SNR_DB) / 20)
     return (wet + noise).astype(np.float32)
 
 
@@ -116,14 +116,14 @@ def _mp3_round_trip(audio: np.ndarray, rate: int, bitrate: int) -> np.ndarray:
     return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
 
 
-def _speech_rms(audio: np.ndarray) -> float:
+def speech_rms(audio: np.ndarray) -> float:
     """RMS of the louder half of 30 ms frames (the speech, not the pauses)."""
     frames = audio[: audio.size // 480 * 480].reshape(-1, 480)
     energy = np.sort(np.mean(frames**2, axis=1))
     return float(np.sqrt(np.mean(energy[energy.size // 2 :])) + 1e-12)
 
 
-def _pinkish(rng: np.random.Generator, n: int) -> np.ndarray:
+def pinkish_noise(rng: np.random.Generator, n: int) -> np.ndarray:
     """Unit-RMS noise falling 3 dB per octave (room and fan noise), via the spectrum."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
     spectrum /= np.sqrt(np.maximum(np.arange(spectrum.size), 1.0))

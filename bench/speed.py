@@ -3,6 +3,7 @@
     python -m bench.speed                        # 30 s, 8 min, 10 min, 60 min (peer up to 10 min)
     python -m bench.speed --minutes 0.5 8 --engine openai-whisper   # the other engine
     python -m bench.speed --minutes 120 --peer-up-to 0 --kept-up-to 0  # memory of a 2-hour file
+    python -m bench.speed --corpus               # varied audio (bench.speed_corpus), 5 min each
 
 Every measurement runs in a fresh process, so model loading is counted once and the peak memory
 (the process's maximum resident set size) belongs to that run alone. The recordings are built by
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 from bench.corpus import normalize, stitched
+from bench.speed_corpus import KINDS, SpeedRecording, build
 from bench.whisper_checkpoint import tiny_en_checkpoint
 
 
@@ -42,6 +44,14 @@ def _cpu_s() -> float:
     """CPU seconds (user + system) of this process so far: steadier than wall time on a shared machine."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _write_recording(recording: SpeedRecording, folder: Path) -> Path:
+    from tests.media import encode_audio
+
+    path = folder / f"{recording.kind}_{int(recording.seconds)}s.wav"
+    encode_audio(path, recording.audio, 16000, "pcm_s16le", fmt="wav")
+    return path
 
 
 def _fastaudio(path: str, engine: str, mode: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -124,7 +134,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--kept-up-to", type=float, default=10.0, help="measure words kept up to this length (min)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--corpus", nargs="*", choices=KINDS, help="the varied corpus (all kinds when none named)")
+    parser.add_argument("--corpus-minutes", type=float, default=5.0)
     args = parser.parse_args(argv)
+    if args.corpus is not None:
+        rows = corpus_rows(args.corpus or list(KINDS), args.corpus_minutes)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2))
+        return
 
     print(
         f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, "
@@ -169,6 +186,92 @@ def _print_row(row: dict) -> None:  # type: ignore[type-arg]
     if "kept" in row:
         line += f" | words kept {row['kept']:.1%}"
     print(line, flush=True)
+
+
+def _stage_costs(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Each stage alone, one after another, in a fresh process: wall and CPU seconds per stage.
+
+    The pipeline runs the voice embeddings alongside Whisper, so its own timings overlap; run
+    alone, each stage's CPU seconds show what the two cores are spent on. Also counts the windows
+    Whisper decoded a second time (``needs_second_look``).
+    """
+    from services.analysis.asr.chunks import pack_chunks
+    from services.analysis.audio import decode
+    from services.analysis.engines import make_diarizer, make_transcriber
+    from services.analysis.options import AnalysisOptions
+    from services.analysis.vad import asr_regions, speech_probabilities
+    from services.config import Settings
+
+    costs: dict[str, dict[str, float]] = {}
+
+    def timed(stage: str, work):  # type: ignore[no-untyped-def]
+        started, cpu = time.perf_counter(), _cpu_s()
+        value = work()
+        costs[stage] = {"wall": time.perf_counter() - started, "cpu": _cpu_s() - cpu}
+        return value
+
+    settings = Settings()
+    transcriber = make_transcriber(settings)
+    timed("load", lambda: transcriber.model)  # type: ignore[attr-defined]  # not inside the transcribe stage
+    audio = timed("decode", lambda: decode(path))
+    probs = timed("vad", lambda: speech_probabilities(audio))
+    speech = asr_regions(probs, len(audio) / 16000)
+    careful, looks = transcriber._careful, []  # type: ignore[attr-defined]  # count the second looks
+    transcriber._careful = lambda *a: looks.append(1) or careful(*a)  # type: ignore[attr-defined]
+    transcript = timed("transcribe", lambda: transcriber.transcribe(audio, speech=speech))
+    diarizer = make_diarizer(settings)
+    embeddings = timed("embed", lambda: diarizer.embed(audio, speech_probs=probs))  # type: ignore[attr-defined]
+    options = AnalysisOptions().speaker_options()
+    timed("cluster", lambda: diarizer.assign(embeddings, options, words=transcript.words))  # type: ignore[attr-defined]
+    windows = len(pack_chunks(list(speech)))
+    out.put({"stages": costs, "second_looks": len(looks), "windows": windows})
+
+
+def corpus_rows(kinds: list[str], minutes: float) -> list[dict]:  # type: ignore[type-arg]
+    """Every measurement of the corpus table, file by file, each in fresh processes."""
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, "
+        f"Python {platform.python_version()}; corpus of {minutes:g}-minute recordings, tiny.en\n"
+    )
+    print(CORPUS_HEADER)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for kind in kinds:
+            path = str(_write_recording(build(kind, minutes), Path(folder)))
+            row = {"kind": kind, "seconds": minutes * 60}
+            row["ours"] = _in_child(_fastaudio, path, "faster-whisper", "batched")
+            row["fast"] = _in_child(_fastaudio, path, "faster-whisper", "fast")
+            row["peer"] = _in_child(_openai_whisper, path)
+            reference = _in_child(_sequential_reference, path)
+            row["reference_wall"] = reference["wall"]
+            row["kept"] = words_kept(reference["text"], row["ours"]["text"])
+            row["fast_kept"] = words_kept(reference["text"], row["fast"]["text"])
+            row["costs"] = _in_child(_stage_costs, path)
+            rows.append(row)
+            print(_corpus_line(row), flush=True)
+    print("\nStages alone, one after another (wall s / CPU s):")
+    for row in rows:
+        stages = row["costs"]["stages"]
+        looks = row["costs"]["second_looks"] / max(1, row["costs"]["windows"])
+        cells = " | ".join(f"{k} {v['wall']:.1f}/{v['cpu']:.1f}" for k, v in stages.items())
+        print(f"{row['kind']:>12} | {cells} | second look {looks:.0%} of {row['costs']['windows']} windows")
+    return rows
+
+
+CORPUS_HEADER = (
+    "        kind |  whole s |   RTF | CPU s | peak MB | openai-whisper s | faster | words kept "
+    "| fast: whole s, RTF, faster, words kept | sequential beam 5 s"
+)
+
+
+def _corpus_line(row: dict) -> str:  # type: ignore[type-arg]
+    ours, fast, peer, seconds = row["ours"], row["fast"], row["peer"], row["seconds"]
+    return (
+        f"{row['kind']:>12} | {ours['wall']:8.1f} | {seconds / ours['wall']:4.1f}x | {ours['cpu']:5.1f} "
+        f"| {ours['peak_mb']:7.0f} | {peer['wall']:16.1f} | {peer['wall'] / ours['wall']:5.1f}x "
+        f"| {row['kept']:10.1%} | {fast['wall']:.1f}, {seconds / fast['wall']:.1f}x, "
+        f"{peer['wall'] / fast['wall']:.1f}x, {row['fast_kept']:.1%} | {row['reference_wall']:.1f}"
+    )
 
 
 if __name__ == "__main__":
