@@ -21,6 +21,7 @@ from api.deps import bearer
 from api.errors import fastaudio_error_handler, http_error_handler, validation_error_handler
 from api.gate import RequestGate
 from api.origin import HostAndOriginGate
+from api.webhooks import start_sender
 from services.config import get_settings
 from services.errors import FastAudioError
 from services.runtime.context import AppContext, get_context
@@ -47,7 +48,11 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.context is None:
             app.state.context = await run_in_threadpool(get_context)  # migrates the database at start
-        yield
+        sender = start_sender(app.state.context)  # posts completion callbacks (callback_url)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(sender.stop)
 
     app = FastAPI(title="FastAudio API", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.context = context

@@ -25,6 +25,7 @@ from api.errors import error_responses, status_for
 from api.params import whole_number
 from api.schemas import ErrorOut, SubmissionOut
 from services.analysis.options import SPEAKER_LIMIT, AnalysisOptions
+from services.jobs.callback_url import check_callback_url
 from services.jobs.submissions import ANALYZE, VAD_RECORDING, submit
 from services.runtime.context import AppContext
 
@@ -40,6 +41,15 @@ def _unset(value: Any) -> Any:
     return None if isinstance(value, str) and value.strip().lower() in ("", "null") else whole_number(value)
 
 
+CallbackUrl = Annotated[
+    str | None,
+    Form(
+        max_length=2048,
+        description="http(s) URL to POST the task's status JSON to when it ends (completed, failed or "
+        "cancelled); signed with WEBHOOK_SECRET when set. Only hosts in WEBHOOK_ALLOWED_HOSTS when set; "
+        "addresses inside this network only when listed there. A refused URL is a 422.",
+    ),
+]
 SpeakerCount = Annotated[Annotated[int, Field(ge=1, le=SPEAKER_LIMIT)] | None, BeforeValidator(_unset), Form()]
 
 # A failed-at-upload task answers with its SubmissionOut; a request refused before that with an ErrorOut.
@@ -68,7 +78,11 @@ def speaker_options(
     return AnalysisOptions(num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers)
 
 
-def _submit(request: Request, ctx: AppContext, file: UploadFile, options: AnalysisOptions, kind: str) -> JSONResponse:
+def _submit(
+    request: Request, ctx: AppContext, file: UploadFile, options: AnalysisOptions, kind: str, callback_url: str | None
+) -> JSONResponse:
+    if callback_url:
+        check_callback_url(callback_url, ctx.settings)  # InvalidCallbackUrl: 422 before any task exists
     submission = submit(
         filename=file.filename or "recording",
         data=file.file,  # spooled to disk by the multipart parser; streamed on to the storage in chunks
@@ -80,6 +94,8 @@ def _submit(request: Request, ctx: AppContext, file: UploadFile, options: Analys
         kind=kind,
     )
     task = submission.task
+    if callback_url:
+        ctx.webhooks.register(task.id, callback_url)  # posted once the task ends (api.webhooks)
     body = SubmissionOut(
         status="failed" if submission.error else "queued",
         task_id=task.id,
@@ -99,9 +115,10 @@ def analyze(
     file: Upload,
     options: AnalysisOptions = Depends(speaker_options),
     ctx: AppContext = Depends(app_context),
+    callback_url: CallbackUrl = None,
 ) -> JSONResponse:
     """Upload a recording for transcription and speaker diarization; returns its task at once."""
-    return _submit(request, ctx, file, options, ANALYZE)
+    return _submit(request, ctx, file, options, ANALYZE, callback_url)
 
 
 @router.post("/api/recordings/vad", status_code=202, response_model=SubmissionOut, responses=RESPONSES)
@@ -110,7 +127,8 @@ def vad_recording(
     file: Upload,
     options: AnalysisOptions = Depends(speaker_options),
     ctx: AppContext = Depends(app_context),
+    callback_url: CallbackUrl = None,
 ) -> JSONResponse:
     """Upload a browser or microphone recording: leading and trailing silence and pauses of 2 s or more
     are cut (Silero VAD) before the same analysis. Times in the result refer to the original recording."""
-    return _submit(request, ctx, file, options, VAD_RECORDING)
+    return _submit(request, ctx, file, options, VAD_RECORDING, callback_url)

@@ -133,6 +133,24 @@ class Settings(BaseSettings):
     )
     orphan_grace_hours: float = 24.0
 
+    # completion callbacks (POST /analyze callback_url) and the watch folder (README, "Callbacks")
+    webhook_secret: str = Field(default="", description="signs callbacks: X-FastAudio-Signature, HMAC-SHA256")
+    webhook_allowed_hosts: str = Field(
+        default="",
+        description="comma-separated host names or addresses callbacks may go to (these may be private); "
+        "empty: any host with only public addresses",
+    )
+    webhook_max_attempts: int = Field(default=10, ge=1, description="posts of one callback before giving up")
+    webhook_retry_seconds: float = Field(default=10.0, gt=0, description="first wait after a failed post; doubles")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="connect and answer time per post")
+    webhook_poll_seconds: float = Field(default=2.0, gt=0, description="how often the API looks for ended tasks")
+    watch_dir: Path | None = Field(default=None, description="audio files dropped here are analysed once each")
+    watch_formats: str = Field(default="srt,txt", description="exports written beside each watched file")
+    watch_interval_seconds: float = Field(default=2.0, gt=0, description="how often the watch folder is scanned")
+    watch_stable_seconds: float = Field(
+        default=3.0, ge=0, description="a file's size and time must stay unchanged this long before it is read"
+    )
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:

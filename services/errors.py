@@ -90,3 +90,8 @@ class TaskCancelled(FastAudioError):
 
 class TaskAlreadyFinished(FastAudioError):
     """A cancel came for a task that has already completed, failed or been cancelled."""
+
+
+class InvalidCallbackUrl(InvalidOptions):
+    """A ``callback_url`` FastAudio will not post to: not http(s), a host outside WEBHOOK_ALLOWED_HOSTS,
+    or an address inside this network (loopback, private, link-local) that was not allowed explicitly."""

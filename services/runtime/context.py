@@ -12,6 +12,8 @@ from services.store.artifacts_repo import ArtifactRepo
 from services.store.db import get_engine, migrate
 from services.store.edits_repo import EditsRepo
 from services.store.tasks_repo import TaskRepo
+from services.store.watched_repo import WatchedRepo
+from services.store.webhooks_repo import WebhookRepo
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,10 @@ class AppContext:
     """What analyses left for re-runs (transcripts, voice embeddings)."""
     queue: JobQueue
     """Sends task rows to the workers; builds its Celery app on the first send."""
+    webhooks: WebhookRepo
+    """Completion callbacks still owed (``callback_url``)."""
+    watched: WatchedRepo
+    """The watch folder's files, by content hash."""
 
 
 def build_context(settings: Settings, *, run_migrations: bool = True) -> AppContext:
@@ -39,6 +45,8 @@ def build_context(settings: Settings, *, run_migrations: bool = True) -> AppCont
         edits=EditsRepo(engine),
         artifacts=ArtifactRepo(engine),
         queue=JobQueue(settings),
+        webhooks=WebhookRepo(engine),
+        watched=WatchedRepo(engine),
     )
 
 

@@ -63,6 +63,11 @@ def api_command(settings: Settings) -> list[str]:
     ]  # fmt: skip
 
 
+def watcher_command() -> list[str]:
+    """The watch folder's polling loop (only when WATCH_DIR is set)."""
+    return [sys.executable, "-m", "services.runtime.watcher"]
+
+
 def child_environment(settings: Settings, redis_url: str, address: str = "localhost") -> dict[str, str]:
     """The parent's environment plus the Redis every child must use.
 
@@ -117,6 +122,8 @@ def start_stack(settings: Settings, *, port: int = 8501, address: str = "localho
     stack.processes["worker"] = subprocess.Popen(worker_command(settings), cwd=ROOT, env=env)
     stack.processes["web"] = subprocess.Popen(streamlit_command(settings, port, address), cwd=ROOT, env=env)
     stack.processes["api"] = subprocess.Popen(api_command(settings), cwd=ROOT, env=env)
+    if settings.watch_dir is not None:
+        stack.processes["watch"] = subprocess.Popen(watcher_command(), cwd=ROOT, env=env)
     return stack
 
 

@@ -152,3 +152,41 @@ class TranscriptSegment(Base):
     end: Mapped[float] = mapped_column(Float)
     speaker: Mapped[str | None] = mapped_column(String(255))
     text: Mapped[str] = mapped_column(Text)
+
+
+class WebhookDelivery(Base):
+    """Where to POST a task's status when it ends (``callback_url``), and how that is going.
+
+    The row is due when its task is final and has ended since ``done_at`` (a re-run that ends again
+    is reported again); ``claimed_until`` is the lease of the process posting it now.
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claim: Mapped[str | None] = mapped_column(String(36))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    """When the last end was delivered or given up on; None while an end waits to be posted."""
+    delivered_status: Mapped[str | None] = mapped_column(String(16))
+    """The task status the receiver last accepted (None until one was)."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WatchedFile(Base):
+    """An audio file content (by SHA-256) the watch folder submitted: never analysed twice."""
+
+    __tablename__ = "watched_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task_id: Mapped[str | None] = mapped_column(ForeignKey("processing_tasks.id", ondelete="SET NULL"))
+    path: Mapped[str] = mapped_column(String(4096))
+    """Where the file was last seen (its exports are written beside it)."""
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
