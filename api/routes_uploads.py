@@ -9,7 +9,8 @@ with the reason. The HTTP status tells a script what happened without parsing th
   MAX_DURATION_MINUTES): the task was created and failed at once. The body is the same as for
   202, with ``status: "failed"``, the ``task_id`` and the reason in ``detail``; the task stays in
   the history like any other failed task.
-* 422 for contradicting speaker options (no task: nothing was wrong with the file).
+* 422 for contradicting speaker options, or a ``callback_url`` that is refused
+  (``services.jobs.callback_url``); no task: nothing was wrong with the file.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -67,6 +68,7 @@ def test_make_run_starts_everything_and_stops_on_ctrl_c(data: Path, tmp_path: Pa
         DATA_DIR=str(tmp_path / "data"),
         REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
         CELERY_QUEUE=f"fastaudio-run-{uuid.uuid4().hex[:8]}",
+        WATCH_DIR=str(tmp_path / "watch"),
     )
     for key in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "DATABASE_URL", "API_HOST", "API_TOKEN", "STORAGE_URL"):
         env.pop(key, None)
@@ -110,8 +112,10 @@ def test_make_run_starts_everything_and_stops_on_ctrl_c(data: Path, tmp_path: Pa
         assert done.returncode == 0, done.stderr + log.read_text()[-3000:]
         assert normalize(json.loads(done.stdout)["text"]) == JFK
         assert "transcribe" in done.stderr  # progress was shown while it ran
+        shutil.copy(data / "jfk.flac", tmp_path / "watch" / "dropped.flac")  # WATCH_DIR: the watcher runs too
+        wait_for(lambda: (tmp_path / "watch" / "dropped.srt").exists(), 120, message="the watch folder's SRT")
         children = psutil.Process(stack.pid).children(recursive=True)
-        assert len(children) >= 4  # redis-server, celery worker (+ its pool), streamlit, uvicorn
+        assert len(children) >= 5  # redis-server, celery worker (+ its pool), streamlit, uvicorn, the watcher
     finally:
         stack.send_signal(signal.SIGINT)
         code = stack.wait(60)

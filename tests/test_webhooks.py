@@ -114,6 +114,24 @@ def test_a_failing_receiver_gets_retries_with_backoff_then_the_signed_status(
     assert [o for o in deliver_due(ctx.webhooks, payload, settings, now=_later(8)) if o.task_id == task_id] == []
 
 
+def test_a_task_that_runs_again_and_ends_again_is_reported_again(ctx: AppContext, receiver: Receiver) -> None:
+    settings = _settings(ctx)
+    receiver.answers = [500]
+    task_id = _ended_task(ctx, receiver.url)
+    for hours in (0, 2):
+        deliver_due(ctx.webhooks, status_json(ctx), settings, now=_later(hours))
+    assert len(receiver.posts) == 2
+    assert ctx.repo.requeue(task_id, from_statuses=("failed",), reason="run again") is not None
+    assert [
+        o for o in deliver_due(ctx.webhooks, status_json(ctx), settings, now=_later(4)) if o.task_id == task_id
+    ] == []
+    ctx.repo.cancel(task_id)
+    [again] = [o for o in deliver_due(ctx.webhooks, status_json(ctx), settings, now=_later(4)) if o.task_id == task_id]
+    assert again.delivered and json.loads(receiver.posts[-1][1])["status"] == "cancelled"
+    row = ctx.webhooks.get(task_id)
+    assert row and row.attempts == 1 and row.delivered_status == "cancelled"  # counted afresh for the new end
+
+
 def test_a_signature_over_another_body_or_an_old_timestamp_is_refused(ctx: AppContext, receiver: Receiver) -> None:
     _ended_task(ctx, receiver.url)
     deliver_due(ctx.webhooks, status_json(ctx), _settings(ctx))
