@@ -180,6 +180,9 @@ class WatchFolder:
     clock: Callable[[], float] = time.monotonic
     tracker: StabilityTracker = field(init=False)
     _handled: set[tuple[Path, int, int]] = field(default_factory=set, init=False)
+    """Versions of files (path, size, mtime) with nothing more to do: not read again."""
+    _hashes: dict[tuple[Path, int, int], str] = field(default_factory=dict, init=False)
+    """Content hashes of the versions seen, so a file waiting for its task is not hashed at every scan."""
     _complaints: dict[Path, str] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -204,7 +207,8 @@ class WatchFolder:
             if key in self._handled or not self.tracker.stable(path, stat, now):
                 continue
             try:
-                sha = file_sha256(path)
+                sha = self._hashes[key] if key in self._hashes else file_sha256(path)
+                self._hashes[key] = sha
                 handled = self._handle(path, sha)
             except FileNotFoundError:
                 continue  # disappeared while it was read: nothing to do
@@ -212,13 +216,13 @@ class WatchFolder:
                 self._handled.add(key)
         self.tracker.keep_only(present)
         self._handled = {key for key in self._handled if key[0] in present}
+        self._hashes = {key: sha for key, sha in self._hashes.items() if key[0] in present}
 
     def _handle(self, path: Path, sha: str) -> bool:
         """Submit ``path`` if its content is new; True when nothing more is to be done for this version of it."""
         known = self.watched.get(sha)
         if known is not None:
-            self._known(path, known.sha256, known.path, known.state, known.task_id)
-            return True
+            return self._known(path, known.sha256, known.path, known.state, known.task_id)
         try:
             options = options_for(path)
         except InvalidOptions as exc:
@@ -243,15 +247,21 @@ class WatchFolder:
         log.info("watch folder: %s submitted as task %s", path, submission.task.id)
         return True
 
-    def _known(self, path: Path, sha: str, known_path: str, state: str, task_id: str | None) -> None:
-        """A content already submitted, seen at ``path``: a rename, a move or a copy; never analysed again."""
-        if state == SUBMITTED and known_path != str(path) and not Path(known_path).exists():
-            self.watched.update(sha, path=str(path))  # moved while it runs: the exports follow it
-        elif state == EXPORTED and task_id and not has_exports(path, self.formats):
+    def _known(self, path: Path, sha: str, known_path: str, state: str, task_id: str | None) -> bool:
+        """A content already submitted, seen at ``path`` (itself, renamed, moved or a copy): never analysed again.
+
+        Returns True once nothing more is to be done; a file whose task still runs is looked at again.
+        """
+        if state in (SUBMITTING, SUBMITTED):
+            if known_path != str(path) and not Path(known_path).exists():
+                self.watched.update(sha, path=str(path))  # moved while it runs: the exports follow it
+            return False
+        if state == EXPORTED and task_id and not has_exports(path, self.formats):
             task = self.tasks.get(task_id)
             if task is not None and task.result is not None:
                 write_exports(path, task, self.formats, self.edits)
                 self.watched.update(sha, path=str(path))
+        return True
 
     def finish_ended(self) -> None:
         """Write the exports of every submitted file whose task has completed; note the ones that failed."""
