@@ -36,6 +36,9 @@ Upload a recording, poll its task, read who said what and when.
 3. `GET /api/tasks/{task_id}/export?format=srt` for subtitles, RTTM, CSV, Markdown, DOCX, ... with the
    speaker names and corrections analysts made on the task page (`&original=true` for the machine's).
 
+Instead of polling, give `POST /analyze` a `callback_url`: the status JSON of step 2 is POSTed there when
+the task ends, signed (`X-FastAudio-Signature`) when WEBHOOK_SECRET is set.
+
 When API_TOKEN is set, every call except `/health` and these docs needs `Authorization: Bearer <token>`.
 """
 

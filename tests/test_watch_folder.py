@@ -17,12 +17,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from services.errors import InvalidOptions
-from services.jobs.watch_folder import options_for, parse_formats
+from services.jobs.watch_folder import file_sha256, options_for, parse_formats
 from services.runtime.context import AppContext
 from services.runtime.watcher import watch_folder
-from services.store.watched_repo import EXPORTED, SUBMITTED
+from services.store.db import session_scope
+from services.store.models import WatchedFile
+from services.store.watched_repo import EXPORTED
 from tests.helpers import ROOT, child_env, wait_for
 
 
@@ -47,8 +50,11 @@ def _folder(ctx: AppContext, path: Path, *, enqueue=None, formats: str = "srt,tx
     return watch, clock
 
 
-def _tasks_named(ctx: AppContext, name: str) -> list[str]:
-    return [t.id for t in ctx.repo.list_tasks(limit=200) if t.recording.filename == name]
+@pytest.fixture(autouse=True)
+def no_watched_files(ctx: AppContext) -> None:
+    """Each test starts with no file known: several tests drop the same reference audio into one session database."""
+    with session_scope(ctx.watched.engine) as session:
+        session.execute(delete(WatchedFile))
 
 
 def test_a_partially_written_file_is_read_only_once_complete(ctx: AppContext, data: Path, tmp_path: Path) -> None:
@@ -120,34 +126,38 @@ def test_a_dropped_file_gets_its_srt_and_a_renamed_one_is_not_analysed_again(
     shutil.copy(data / "jfk.flac", source)
     (watch.folder / "talks" / "jfk.flac.json").write_text(json.dumps({"num_speakers": 1}))
 
+    sha, tasks_before = file_sha256(source), ctx.repo.count()
     srt, copy = watch.folder / "talks" / "jfk.srt", watch.folder / "copy.flac"
     deadline = time.monotonic() + 300
     while not srt.exists() and time.monotonic() < deadline:
         watch.poll()
         clock.now += 5
-        if not copy.exists() and _tasks_named(ctx, "jfk.flac"):
+        if not copy.exists() and ctx.watched.get(sha):
             shutil.copy(source, copy)  # a copy of a file already submitted (its task may still run)
         time.sleep(0.5)
     assert srt.exists(), "no SRT within 300 s"
     for _ in range(3):
         watch.poll()
         clock.now += 5
-    assert _tasks_named(ctx, "copy.flac") == [] and (watch.folder / "copy.srt").read_text() == srt.read_text()
-    [task_id] = _tasks_named(ctx, "jfk.flac")
+    assert (watch.folder / "copy.srt").read_text() == srt.read_text()
+    assert ctx.repo.count() == tasks_before + 1  # one task for the file and its copy
+    row = ctx.watched.get(sha)
+    assert row and row.task_id and row.state == EXPORTED and row.detail == "jfk.srt, jfk.txt"
+    task_id = row.task_id
     task = ctx.repo.require(task_id)
+    assert task.recording.filename == "jfk.flac"
     assert task.status == "completed" and task.options == {"num_speakers": 1}
     assert "-->" in srt.read_text() and "ask not" in srt.read_text().lower()
     assert "ask not" in (watch.folder / "talks" / "jfk.txt").read_text().lower()
-    [row] = [r for r in ctx.watched.in_state(EXPORTED) if r.task_id == task_id]
-    assert row.detail == "jfk.srt, jfk.txt"
 
     source.rename(watch.folder / "speech.flac")  # renamed and moved up a folder
     for _ in range(4):
         watch.poll()
         clock.now += 5
-    assert _tasks_named(ctx, "speech.flac") == [] and _tasks_named(ctx, "jfk.flac") == [task_id]
+    assert ctx.repo.count() == tasks_before + 1  # not analysed again
     assert (watch.folder / "speech.srt").read_text() == srt.read_text()  # from the stored result
-    assert not [r for r in ctx.watched.in_state(SUBMITTED) if r.task_id == task_id]
+    row = ctx.watched.get(sha)
+    assert row and row.task_id == task_id and row.path == str(watch.folder / "speech.flac")
 
 
 def test_a_file_that_disappears_before_it_is_read_is_skipped(ctx: AppContext, data: Path, tmp_path: Path) -> None:
@@ -162,8 +172,9 @@ def test_a_file_that_disappears_before_it_is_read_is_skipped(ctx: AppContext, da
 
 
 def test_the_watcher_process_exports_and_stops_on_sigterm(
-    environment: dict[str, str], worker, data: Path, tmp_path: Path
+    environment: dict[str, str], worker, ctx: AppContext, data: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
+    tasks_before = ctx.repo.count()
     folder = tmp_path / "drop"
     env = child_env(
         **environment, WATCH_DIR=str(folder), WATCH_FORMATS="vtt", WATCH_STABLE_SECONDS="0.5",
@@ -179,6 +190,7 @@ def test_the_watcher_process_exports_and_stops_on_sigterm(
         shutil.copy(data / "jfk.flac", folder / "speech.flac")
         wait_for(lambda: (folder / "speech.vtt").exists(), 300, message="speech.vtt")
         assert (folder / "speech.vtt").read_text().startswith("WEBVTT")
+        assert ctx.repo.count() == tasks_before + 1
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(30)
