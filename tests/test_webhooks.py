@@ -132,6 +132,30 @@ def test_a_task_that_runs_again_and_ends_again_is_reported_again(ctx: AppContext
     assert row and row.attempts == 1 and row.delivered_status == "cancelled"  # counted afresh for the new end
 
 
+def test_one_post_at_a_time_per_task_across_processes(ctx: AppContext, receiver: Receiver) -> None:
+    """Two API processes see the same due row: the lease lets one post it; a lease that runs out frees it."""
+    task_id = _ended_task(ctx, receiver.url)
+    now = utcnow()
+    assert task_id in ctx.webhooks.due(now)
+    first = ctx.webhooks.claim(task_id, "process-a", now + timedelta(seconds=50), now)
+    assert first is not None and first.task_status == "failed"
+    assert ctx.webhooks.claim(task_id, "process-b", now + timedelta(seconds=50), now) is None
+    assert task_id not in ctx.webhooks.due(now)
+    ctx.webhooks.record(task_id, "process-b", error="not mine", next_attempt_at=None)  # not its lease: no effect
+    row = ctx.webhooks.get(task_id)
+    assert row and row.attempts == 0 and row.last_error is None
+    later = now + timedelta(seconds=60)  # process-a died holding it
+    assert ctx.webhooks.claim(task_id, "process-b", later + timedelta(seconds=50), later) is not None
+
+
+def test_deleting_a_task_drops_its_callback(ctx: AppContext, receiver: Receiver) -> None:
+    from services.jobs.deletion import delete_task
+
+    task_id = _ended_task(ctx, receiver.url)
+    delete_task(task_id, repo=ctx.repo, storage=ctx.storage)
+    assert ctx.webhooks.get(task_id) is None and task_id not in ctx.webhooks.due(_later())
+
+
 def test_a_signature_over_another_body_or_an_old_timestamp_is_refused(ctx: AppContext, receiver: Receiver) -> None:
     _ended_task(ctx, receiver.url)
     deliver_due(ctx.webhooks, status_json(ctx), _settings(ctx))

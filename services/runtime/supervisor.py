@@ -147,7 +147,9 @@ def run(settings: Settings, *, port: int = 8501, address: str = "localhost") -> 
     api = f"http://{settings.api_host}:{settings.api_port}"
     print(
         f"\nFastAudio is starting: http://localhost:{port}  ({where}; data in {settings.data_dir})"
-        f"\nHTTP API: {api}  (docs at {api}/docs{'; API_TOKEN required' if settings.api_token else ''})\n",
+        f"\nHTTP API: {api}  (docs at {api}/docs{'; API_TOKEN required' if settings.api_token else ''})"
+        + (f"\nWatch folder: {settings.watch_dir}" if settings.watch_dir else "")
+        + "\n",
         flush=True,
     )
     signal.signal(signal.SIGTERM, _interrupt)
