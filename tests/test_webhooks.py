@@ -21,9 +21,11 @@ from services.config import Settings
 from services.errors import InvalidCallbackUrl
 from services.jobs.callback_url import check_callback_url, is_public, parse_callback_url
 from services.jobs.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, backoff, deliver_due, signature_valid
-from services.runtime.context import AppContext
+from services.runtime.context import AppContext, build_context
+from services.store.db import migrate
 from services.store.models import utcnow
 from tests.helpers import api_client, child_env
+from tests.postgres import temporary_database
 
 SECRET = "test-webhook-secret"
 
@@ -67,6 +69,25 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    with temporary_database() as url:
+        migrate(url)
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, ctx: AppContext) -> Iterator[AppContext]:
+    """The session's SQLite context, or one over a PostgreSQL database of this module's own (skipped without one)."""
+    if request.param == "sqlite":
+        yield ctx
+        return
+    url = request.getfixturevalue("postgres_url")
+    other = build_context(ctx.settings.model_copy(update={"database_url": url}), run_migrations=False)
+    yield other
+    other.repo.engine.dispose()
+
+
 def _settings(ctx: AppContext, **update: object) -> Settings:
     values = {"webhook_secret": SECRET, "webhook_allowed_hosts": "127.0.0.1", "webhook_retry_seconds": 60.0}
     return ctx.settings.model_copy(update={**values, **update})
@@ -84,23 +105,23 @@ def _later(hours: float = 2.0):  # type: ignore[no-untyped-def]
 
 
 def test_a_failing_receiver_gets_retries_with_backoff_then_the_signed_status(
-    ctx: AppContext, receiver: Receiver
+    store: AppContext, receiver: Receiver
 ) -> None:
-    settings = _settings(ctx)
+    settings = _settings(store)
     receiver.answers = [500, 503]
-    task_id = _ended_task(ctx, receiver.url)
-    payload = status_json(ctx)
+    task_id = _ended_task(store, receiver.url)
+    payload = status_json(store)
 
-    [first] = [o for o in deliver_due(ctx.webhooks, payload, settings) if o.task_id == task_id]
+    [first] = [o for o in deliver_due(store.webhooks, payload, settings) if o.task_id == task_id]
     assert not first.delivered and first.error and first.error.startswith("HTTP 500")
-    row = ctx.webhooks.get(task_id)
+    row = store.webhooks.get(task_id)
     assert row and row.attempts == 1 and row.done_at is None and row.last_error == first.error
     assert row.next_attempt_at and row.next_attempt_at > utcnow() + timedelta(seconds=50)  # backoff: 60 s
-    assert [o for o in deliver_due(ctx.webhooks, payload, settings) if o.task_id == task_id] == []  # not due yet
+    assert [o for o in deliver_due(store.webhooks, payload, settings) if o.task_id == task_id] == []  # not due yet
 
-    [second] = [o for o in deliver_due(ctx.webhooks, payload, settings, now=_later()) if o.task_id == task_id]
+    [second] = [o for o in deliver_due(store.webhooks, payload, settings, now=_later()) if o.task_id == task_id]
     assert not second.delivered and "HTTP 503" in (second.error or "")
-    [third] = [o for o in deliver_due(ctx.webhooks, payload, settings, now=_later(4)) if o.task_id == task_id]
+    [third] = [o for o in deliver_due(store.webhooks, payload, settings, now=_later(4)) if o.task_id == task_id]
     assert third.delivered
 
     assert len(receiver.posts) == 3 and all(receiver.valid(i) for i in range(3))
@@ -109,43 +130,44 @@ def test_a_failing_receiver_gets_retries_with_backoff_then_the_signed_status(
     sent = json.loads(body)
     assert sent["task_id"] == task_id and sent["status"] == "failed"
     assert sent["error"] == "The recording could not be read."
-    row = ctx.webhooks.get(task_id)
+    row = store.webhooks.get(task_id)
     assert row and row.delivered_status == "failed" and row.attempts == 3 and row.last_error is None
-    assert [o for o in deliver_due(ctx.webhooks, payload, settings, now=_later(8)) if o.task_id == task_id] == []
+    assert [o for o in deliver_due(store.webhooks, payload, settings, now=_later(8)) if o.task_id == task_id] == []
 
 
-def test_a_task_that_runs_again_and_ends_again_is_reported_again(ctx: AppContext, receiver: Receiver) -> None:
-    settings = _settings(ctx)
+def test_a_task_that_runs_again_and_ends_again_is_reported_again(store: AppContext, receiver: Receiver) -> None:
+    settings = _settings(store)
     receiver.answers = [500]
-    task_id = _ended_task(ctx, receiver.url)
+    task_id = _ended_task(store, receiver.url)
     for hours in (0, 2):
-        deliver_due(ctx.webhooks, status_json(ctx), settings, now=_later(hours))
+        deliver_due(store.webhooks, status_json(store), settings, now=_later(hours))
     assert len(receiver.posts) == 2
-    assert ctx.repo.requeue(task_id, from_statuses=("failed",), reason="run again") is not None
+    assert store.repo.requeue(task_id, from_statuses=("failed",), reason="run again") is not None
     assert [
-        o for o in deliver_due(ctx.webhooks, status_json(ctx), settings, now=_later(4)) if o.task_id == task_id
+        o for o in deliver_due(store.webhooks, status_json(store), settings, now=_later(4)) if o.task_id == task_id
     ] == []
-    ctx.repo.cancel(task_id)
-    [again] = [o for o in deliver_due(ctx.webhooks, status_json(ctx), settings, now=_later(4)) if o.task_id == task_id]
+    store.repo.cancel(task_id)
+    outcomes = deliver_due(store.webhooks, status_json(store), settings, now=_later(4))
+    [again] = [o for o in outcomes if o.task_id == task_id]
     assert again.delivered and json.loads(receiver.posts[-1][1])["status"] == "cancelled"
-    row = ctx.webhooks.get(task_id)
+    row = store.webhooks.get(task_id)
     assert row and row.attempts == 1 and row.delivered_status == "cancelled"  # counted afresh for the new end
 
 
-def test_one_post_at_a_time_per_task_across_processes(ctx: AppContext, receiver: Receiver) -> None:
+def test_one_post_at_a_time_per_task_across_processes(store: AppContext, receiver: Receiver) -> None:
     """Two API processes see the same due row: the lease lets one post it; a lease that runs out frees it."""
-    task_id = _ended_task(ctx, receiver.url)
+    task_id = _ended_task(store, receiver.url)
     now = utcnow()
-    assert task_id in ctx.webhooks.due(now)
-    first = ctx.webhooks.claim(task_id, "process-a", now + timedelta(seconds=50), now)
+    assert task_id in store.webhooks.due(now)
+    first = store.webhooks.claim(task_id, "process-a", now + timedelta(seconds=50), now)
     assert first is not None and first.task_status == "failed"
-    assert ctx.webhooks.claim(task_id, "process-b", now + timedelta(seconds=50), now) is None
-    assert task_id not in ctx.webhooks.due(now)
-    ctx.webhooks.record(task_id, "process-b", error="not mine", next_attempt_at=None)  # not its lease: no effect
-    row = ctx.webhooks.get(task_id)
+    assert store.webhooks.claim(task_id, "process-b", now + timedelta(seconds=50), now) is None
+    assert task_id not in store.webhooks.due(now)
+    store.webhooks.record(task_id, "process-b", error="not mine", next_attempt_at=None)  # not its lease: no effect
+    row = store.webhooks.get(task_id)
     assert row and row.attempts == 0 and row.last_error is None
     later = now + timedelta(seconds=60)  # process-a died holding it
-    assert ctx.webhooks.claim(task_id, "process-b", later + timedelta(seconds=50), later) is not None
+    assert store.webhooks.claim(task_id, "process-b", later + timedelta(seconds=50), later) is not None
 
 
 def test_deleting_a_task_drops_its_callback(ctx: AppContext, receiver: Receiver) -> None:
