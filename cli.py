@@ -1,6 +1,7 @@
 """FastAudio on the command line.
 
 python -m cli analyze FILE [--format json|rttm|srt|vtt|txt|md|csv|docx] [--num-speakers N]   in-process
+    [--speaker-names "Alice, Bob"] [--mark-unsure]      (also for submit)
 python -m cli submit FILE [--wait] [--format ...]     via the queue; stdout: the task id (with --wait: the result)
 python -m cli status TASK_ID
 python -m cli run                                                                      make run
@@ -18,7 +19,9 @@ from pathlib import Path
 from services.analysis.options import AnalysisOptions
 from services.config import get_settings
 from services.errors import FastAudioError
+from services.results.edits import Edits, apply_edits
 from services.results.exports import FORMATS, render
+from services.results.names import names_of, parse_speaker_names
 from services.schema import AnalysisResult
 from services.store.task_views import TaskView
 
@@ -38,6 +41,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from services.analysis.pipeline import analyze_file
 
     settings = get_settings()
+    names = parse_speaker_names(args.speaker_names)  # before the analysis: a bad name fails at once
     result = analyze_file(
         args.file,
         make_transcriber(settings),
@@ -47,7 +51,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         max_seconds=settings.max_duration_minutes * 60,
     )
     print(file=sys.stderr)
-    _emit(render(result, args.format, file_id=Path(args.file).stem))
+    result = apply_edits(result, names_of(result, names))
+    _emit(render(result, args.format, file_id=Path(args.file).stem, mark_unsure=args.mark_unsure))
     return 0
 
 
@@ -67,10 +72,11 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
     ctx = get_context()
     path = Path(args.file)
+    names = parse_speaker_names(args.speaker_names)
     with open(path, "rb") as data:
         submission = submit(
             filename=path.name, data=data, options=_options(args), repo=ctx.repo, storage=ctx.storage,
-            settings=ctx.settings, enqueue=ctx.queue.enqueuer(ANALYZE),
+            settings=ctx.settings, enqueue=ctx.queue.enqueuer(ANALYZE), speaker_names=names,
         )  # fmt: skip
     task = submission.task
     print(f"task {task.id}: {task.status}. {submission.message}", file=sys.stderr)
@@ -82,14 +88,15 @@ def cmd_submit(args: argparse.Namespace) -> int:
         task = ctx.repo.require(task.id)
         _progress_line(task.stage, task.progress)
     print(file=sys.stderr)
-    return _print_final(task, args.format, path.stem)
+    return _print_final(task, ctx.edits.load(task.id), args, path.stem)
 
 
-def _print_final(task: TaskView, fmt: str, stem: str) -> int:
+def _print_final(task: TaskView, edits: Edits, args: argparse.Namespace, stem: str) -> int:
     if task.status != "completed" or task.result is None:
         print(f"task {task.id} {task.status}: {task.error}", file=sys.stderr)
         return 1
-    _emit(render(AnalysisResult.from_dict(task.result), fmt, file_id=stem))
+    result = apply_edits(AnalysisResult.from_dict(task.result), edits)  # names given at upload included
+    _emit(render(result, args.format, file_id=stem, mark_unsure=args.mark_unsure))
     return 0
 
 
@@ -147,6 +154,11 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--num-speakers", type=int)
         sp.add_argument("--min-speakers", type=int)
         sp.add_argument("--max-speakers", type=int)
+        sp.add_argument(
+            "--speaker-names", metavar='"ALICE, BOB"',
+            help="names in order of first appearance: the first speaker heard gets the first name",
+        )  # fmt: skip
+        sp.add_argument("--mark-unsure", action="store_true", help="txt, md, docx: write unsure words as [word?]")
 
     a = sub.add_parser("analyze", help="analyse a file in this process and print the result")
     speaker_flags(a)

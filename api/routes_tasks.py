@@ -118,6 +118,13 @@ def export_task(
     original: Annotated[
         bool, Query(description="the machine's result, without the analysts' names and corrections")
     ] = False,
+    mark_unsure: Annotated[
+        bool,
+        Query(
+            description="txt, md and docx: write the words the recogniser was unsure of as [word?] "
+            "(json always carries each word's probability)"
+        ),
+    ] = False,
     ctx: AppContext = Depends(app_context),
 ) -> Response:
     """The completed result as txt, md, srt, vtt, json, rttm, csv or docx (``services.results.exports``), with the
@@ -131,7 +138,7 @@ def export_task(
     result = AnalysisResult.from_dict(task.result)
     if not original:
         result = apply_edits(result, ctx.edits.load(task.id))
-    body = render(result, fmt.name, file_id=stem)
+    body = render(result, fmt.name, file_id=stem, mark_unsure=mark_unsure)
     return Response(
         body,
         media_type=_media_type(fmt.name),

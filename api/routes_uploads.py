@@ -9,8 +9,8 @@ with the reason. The HTTP status tells a script what happened without parsing th
   MAX_DURATION_MINUTES): the task was created and failed at once. The body is the same as for
   202, with ``status: "failed"``, the ``task_id`` and the reason in ``detail``; the task stays in
   the history like any other failed task.
-* 422 for contradicting speaker options, or a ``callback_url`` that is refused
-  (``services.jobs.callback_url``); no task: nothing was wrong with the file.
+* 422 for contradicting speaker options, a speaker name over the limit, or a ``callback_url`` that is
+  refused (``services.jobs.callback_url``); no task: nothing was wrong with the file.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from api.schemas import ErrorOut, SubmissionOut
 from services.analysis.options import SPEAKER_LIMIT, AnalysisOptions
 from services.jobs.callback_url import check_callback_url
 from services.jobs.submissions import ANALYZE, VAD_RECORDING, submit
+from services.results.names import MAX_FIELD_LENGTH, MAX_NAME_LENGTH, MAX_NAMES, Names, parse_speaker_names
 from services.runtime.context import AppContext
 
 router = APIRouter(tags=["uploads"])
@@ -79,8 +80,29 @@ def speaker_options(
     return AnalysisOptions(num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers)
 
 
+def speaker_names(
+    speaker_names: Annotated[
+        str | None,
+        Form(
+            max_length=MAX_FIELD_LENGTH,
+            description="names in order of first appearance, comma-separated (`Alice, Bob`): the first speaker "
+            "heard gets the first name; names beyond the speakers found are ignored, speakers without one keep "
+            f"SPEAKER_xx; at most {MAX_NAMES} names of {MAX_NAME_LENGTH} characters",
+        ),
+    ] = None,
+) -> Names:
+    """The optional "Speaker names" field; a name over the length limit is a 422."""
+    return parse_speaker_names(speaker_names)
+
+
 def _submit(
-    request: Request, ctx: AppContext, file: UploadFile, options: AnalysisOptions, kind: str, callback_url: str | None
+    request: Request,
+    ctx: AppContext,
+    file: UploadFile,
+    options: AnalysisOptions,
+    kind: str,
+    callback_url: str | None,
+    names: Names = (),
 ) -> JSONResponse:
     if callback_url:
         check_callback_url(callback_url, ctx.settings)  # InvalidCallbackUrl: 422 before any task exists
@@ -93,6 +115,7 @@ def _submit(
         settings=ctx.settings,
         enqueue=ctx.queue.enqueuer(kind),
         kind=kind,
+        speaker_names=names,
     )
     task = submission.task
     if callback_url:
@@ -115,11 +138,12 @@ def analyze(
     request: Request,
     file: Upload,
     options: AnalysisOptions = Depends(speaker_options),
+    names: Names = Depends(speaker_names),
     ctx: AppContext = Depends(app_context),
     callback_url: CallbackUrl = None,
 ) -> JSONResponse:
     """Upload a recording for transcription and speaker diarization; returns its task at once."""
-    return _submit(request, ctx, file, options, ANALYZE, callback_url)
+    return _submit(request, ctx, file, options, ANALYZE, callback_url, names)
 
 
 @router.post("/api/recordings/vad", status_code=202, response_model=SubmissionOut, responses=RESPONSES)
@@ -127,9 +151,10 @@ def vad_recording(
     request: Request,
     file: Upload,
     options: AnalysisOptions = Depends(speaker_options),
+    names: Names = Depends(speaker_names),
     ctx: AppContext = Depends(app_context),
     callback_url: CallbackUrl = None,
 ) -> JSONResponse:
     """Upload a browser or microphone recording: leading and trailing silence and pauses of 2 s or more
     are cut (Silero VAD) before the same analysis. Times in the result refer to the original recording."""
-    return _submit(request, ctx, file, options, VAD_RECORDING, callback_url)
+    return _submit(request, ctx, file, options, VAD_RECORDING, callback_url, names)

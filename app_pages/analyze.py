@@ -12,6 +12,7 @@ import streamlit as st
 from services.analysis.options import SPEAKER_LIMIT, AnalysisOptions
 from services.errors import InvalidOptions
 from services.jobs.submissions import ANALYZE, VAD_RECORDING, submit
+from services.results.names import MAX_FIELD_LENGTH, parse_speaker_names
 from services.runtime.context import get_context
 from ui.format import plain
 from ui.queue_view import render_batch
@@ -100,9 +101,19 @@ elif mode == "Between…":
     options_input["min_speakers"] = low.number_input("At least", 1, SPEAKER_LIMIT, 1, key="analyze_min_speakers")
     options_input["max_speakers"] = high.number_input("At most", 1, SPEAKER_LIMIT, 4, key="analyze_max_speakers")
 
+names_input = st.text_input(
+    "Speaker names (optional)",
+    key="analyze_speaker_names",
+    max_chars=MAX_FIELD_LENGTH,
+    placeholder="Alice, Bob",
+    help="Comma-separated, in the order the speakers are first heard: the first voice gets the first name. "
+    "Extra names are ignored; speakers without a name keep SPEAKER_xx. You can change them on the task page.",
+)
+
 if st.button("Analyze", type="primary", disabled=not inputs, key="analyze_submit"):
     try:
         options = AnalysisOptions(**options_input)
+        names = parse_speaker_names(names_input)
     except InvalidOptions as exc:
         st.error(plain(exc))
     else:
@@ -116,6 +127,7 @@ if st.button("Analyze", type="primary", disabled=not inputs, key="analyze_submit
                 settings=ctx.settings,
                 enqueue=ctx.queue.enqueuer(kind),
                 kind=kind,
+                speaker_names=names,
             )
             for name, data in inputs[:MAX_BATCH]
         ]

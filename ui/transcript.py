@@ -16,6 +16,7 @@ from services.results.edits import Edits
 from services.results.exports import short_clock
 from services.schema import AnalysisResult
 from services.store.edits_repo import EditsRepo
+from ui.confidence_view import render_unsure_toggle, segment_markdown
 from ui.format import plain
 from ui.player import play_from, scroll_to, segment_at
 from ui.segment_editor import EDITING_KEY, open_editor, render_segment_editor
@@ -29,6 +30,7 @@ def render_transcript(
     task_id: str, machine: AnalysisResult, result: AnalysisResult, edits: Edits, repo: EditsRepo, moment: float | None
 ) -> None:
     segments = result.segments
+    mark = render_unsure_toggle(result)
     colors = speaker_colors(result)
     current = segment_at(segments, moment)
     pages = -(-len(segments) // PAGE_SIZE)
@@ -58,7 +60,7 @@ def render_transcript(
             "▶", key=f"task_play_{i}", help=f"Play from {short_clock(seg.start)}", on_click=play_from,
             args=(seg.start,), type="tertiary",
         )  # fmt: skip
-        when, words = short_clock(seg.start), plain(seg.text)
+        when, words = short_clock(seg.start), segment_markdown(seg, mark)
         line = f":blue-background[**{when}**  {words}]" if i == current else f":gray[{when}]  {words}"
         if seg.edited:
             line += "  :orange-badge[✎ edited]"

@@ -25,6 +25,7 @@ from services.errors import RerunNotPossible
 from services.jobs.progress import ProgressWriter
 from services.jobs.runner import JobPolicy, RunResult, run_job
 from services.results.edits import Edits, carry_over
+from services.results.names import reapplied, stored_names
 from services.schema import AnalysisResult
 from services.store.artifacts_repo import ArtifactRepo
 from services.store.edits_repo import EditsRepo
@@ -79,6 +80,8 @@ def run_rediarization(
 
     The row goes ``queued`` -> ``processing`` (stage ``diarize``) -> ``completed`` with the new
     result; names, merges and speaker changes are dropped, text corrections of unchanged segments kept.
+    Speaker names given at upload are given again, by first appearance among the new speakers,
+    unless the analyst has renamed a speaker since (``services.results.names.reapplied``).
     """
 
     def work(task: TaskView, worker: str, stop: threading.Event) -> Callable[[], bool]:
@@ -87,7 +90,10 @@ def run_rediarization(
         previous = AnalysisResult.from_dict(task.result) if task.result else None
         options = AnalysisOptions.from_dict(task.options)
         result = rediarize(stored, options, timings=previous.timings if previous else None)
-        kept = carry_over(previous, result, edits.load(task_id)) if previous else Edits()
+        current = edits.load(task_id)
+        kept = carry_over(previous, result, current) if previous else Edits()
+        if previous is not None:
+            kept = replace(kept, labels=reapplied(previous, result, stored_names(task.options), current))
         return lambda: repo.complete(
             task_id, result.to_dict(), worker=worker, also=lambda session: edits.replace_in(session, task_id, kept)
         )

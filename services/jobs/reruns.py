@@ -15,6 +15,7 @@ from services.analysis.options import AnalysisOptions
 from services.errors import RerunNotPossible
 from services.jobs.rediarize import NO_EMBEDDINGS
 from services.jobs.submissions import QUEUE_DOWN_MESSAGE
+from services.results.names import names_option, stored_names
 from services.storage.files import Storage
 from services.store.artifacts_repo import ArtifactRepo
 from services.store.models import COMPLETED, FAILED
@@ -55,7 +56,9 @@ def request_rediarization(
     reason = can_rediarize(task, artifacts)
     if reason:
         raise RerunNotPossible(reason)
-    moved = repo.requeue(task_id, from_statuses=(COMPLETED,), options=options.to_dict(), rerun="diarize")
+    # The upload's speaker names stay with the task: the re-run gives them again (services.results.names).
+    kept = names_option(stored_names(task.options))
+    moved = repo.requeue(task_id, from_statuses=(COMPLETED,), options={**options.to_dict(), **kept}, rerun="diarize")
     if moved is None:
         raise RerunNotPossible("The task changed in the meantime; reload the page and try again.")
     return _send(moved, repo, enqueue, "Queued: the speakers are being separated again.")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from services.analysis.artifacts import Artifacts
 from services.analysis.asr.transcribe import Transcriber
@@ -30,9 +31,11 @@ from services.config import Settings
 from services.errors import FastAudioError, OutOfMemory, TaskCancelled, UnsupportedAudio
 from services.jobs.heartbeat import Heartbeat
 from services.jobs.progress import ProgressWriter
+from services.results.names import labels, names_by_appearance, stored_names
 from services.schema import AnalysisResult
 from services.storage.files import Storage
 from services.store.artifacts_repo import ArtifactRepo
+from services.store.edits_repo import EditsRepo
 from services.store.models import CANCELLED, PROCESSING, QUEUED, utcnow
 from services.store.task_views import TaskView
 from services.store.tasks_repo import TaskRepo
@@ -153,6 +156,7 @@ def run_analysis(
     diarizer: Callable[[], Diarizer] = BuiltinDiarizer,
     analyze: AnalyzeFile = analyze_file,
     artifacts: ArtifactRepo | None = None,
+    edits: EditsRepo | None = None,
     policy: JobPolicy = JobPolicy(),
     worker: str | None = None,
     max_seconds: float | None = None,
@@ -164,8 +168,9 @@ def run_analysis(
     stored file (``analyze_file``, or e.g. ``services.analysis.trim.analyze_trimmed_file``). The file is
     read through ``storage.open_local``, so a worker never assumes it shares the uploader's disk.
     With ``artifacts``, what a later re-run can reuse (``services.analysis.artifacts``) is stored with the
-    result, in the same transaction. ``max_seconds`` (MAX_DURATION_MINUTES) bounds the audio decoded,
-    whatever the file's header claimed at upload.
+    result, in the same transaction; with ``edits``, the speaker names given at upload
+    (``services.results.names``) become the task's names, in that transaction too. ``max_seconds``
+    (MAX_DURATION_MINUTES) bounds the audio decoded, whatever the file's header claimed at upload.
 
     A task cancelled (or deleted, or taken over) while it runs stops at the next progress report:
     the progress callback raises ``TaskCancelled`` and the outcome is ``CANCELLED`` (or ``SKIPPED``)
@@ -187,7 +192,14 @@ def run_analysis(
                 max_seconds=max_seconds,
             )
         files = kept[0].to_files() if kept else {}
-        also = (lambda session: artifacts.replace_in(session, task_id, files)) if artifacts is not None else None
+        named = labels(names_by_appearance(result, stored_names(task.options)))
+
+        def also(session: Session) -> None:
+            if artifacts is not None:
+                artifacts.replace_in(session, task_id, files)
+            if edits is not None and named:
+                edits.name_in(session, task_id, named)
+
         return lambda: repo.complete(task_id, result.to_dict(), worker=worker, also=also)
 
     return run_job(task_id, work, repo=repo, policy=policy, worker=worker)

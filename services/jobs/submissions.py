@@ -12,12 +12,13 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from services.analysis.audio import probe, too_long
 from services.analysis.options import AnalysisOptions
 from services.config import Settings
 from services.errors import FastAudioError, UploadTooLarge
+from services.results.names import Names, names_option
 from services.storage.files import Storage, safe_name
 from services.store.task_views import TaskView
 from services.store.tasks_repo import TaskRepo
@@ -55,12 +56,10 @@ def _size(data: bytes | BinaryIO) -> int:
 
 
 def _refused(
-    repo: TaskRepo, name: str, size: int, options: AnalysisOptions, kind: str, error: FastAudioError
+    repo: TaskRepo, name: str, size: int, options: dict[str, Any], kind: str, error: FastAudioError
 ) -> Submission:
     """A ``failed`` task for an upload refused before it was stored, with the reason for the person."""
-    task = repo.create(
-        filename=name, stored_path=None, size_bytes=size, duration=None, options=options.to_dict(), kind=kind
-    )
+    task = repo.create(filename=name, stored_path=None, size_bytes=size, duration=None, options=options, kind=kind)
     repo.fail(task.id, str(error))
     return Submission(repo.require(task.id), enqueued=False, message=str(error), error=error)
 
@@ -75,18 +74,22 @@ def submit(
     settings: Settings,
     enqueue: Callable[[str], None],
     kind: str = ANALYZE,
+    speaker_names: Names = (),
 ) -> Submission:
     """Store, validate and queue one recording; always returns the task row it created.
 
     The row is read again after queueing, so an idle worker may already show it ``processing``.
+    ``speaker_names`` (``services.results.names.parse_speaker_names``) wait in the row's options
+    until the analysis completes, then name the speakers in order of first appearance.
     """
     name = safe_name(filename)
+    stored_options = {**options.to_dict(), **names_option(speaker_names)}
     size = _size(data)
     if size > settings.max_upload_bytes:
         error = UploadTooLarge(
             f"{name} is {size / 1024 / 1024:.0f} MB; the limit is {settings.max_upload_mb} MB (MAX_UPLOAD_MB)."
         )
-        return _refused(repo, name, size, options, kind, error)
+        return _refused(repo, name, size, stored_options, kind, error)
 
     stored = storage.save(name, io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data)
     try:
@@ -97,14 +100,14 @@ def submit(
             raise too_long(name, limit, info.duration)
     except FastAudioError as exc:
         storage.delete(stored.key)  # nothing to analyse; keep no unusable files
-        return _refused(repo, name, stored.size_bytes, options, kind, exc)
+        return _refused(repo, name, stored.size_bytes, stored_options, kind, exc)
 
     task = repo.create(
         filename=name,
         stored_path=stored.key,
         size_bytes=stored.size_bytes,
         duration=info.duration,
-        options=options.to_dict(),
+        options=stored_options,
         kind=kind,
     )
     try:

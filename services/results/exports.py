@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.results import confidence
 from services.results.text_safety import field_token, one_line, spreadsheet_cell, srt_text, vtt_text
 from services.schema import AnalysisResult, Segment
 
@@ -27,6 +28,8 @@ class ExportFormat:
     """What a person calls the format ("SubRip subtitles"); buttons show ``name.upper()``."""
     binary: bool = False
     """True when ``render`` gives bytes (DOCX), False for UTF-8 text."""
+    marks_unsure: bool = False
+    """True for the formats people read (TXT, MD, DOCX): they can write unsure words as ``[word?]``."""
 
 
 def clock(seconds: float, *, sep: str = ".", hours: bool = True) -> str:
@@ -147,8 +150,8 @@ def to_docx(result: AnalysisResult, file_id: str = "") -> bytes:
 FORMATS: dict[str, ExportFormat] = {
     f.name: f
     for f in (
-        ExportFormat("txt", "txt", "text/plain", to_txt, "Plain text"),
-        ExportFormat("md", "md", "text/markdown", to_md, "Markdown"),
+        ExportFormat("txt", "txt", "text/plain", to_txt, "Plain text", marks_unsure=True),
+        ExportFormat("md", "md", "text/markdown", to_md, "Markdown", marks_unsure=True),
         ExportFormat("srt", "srt", "application/x-subrip", to_srt, "SubRip subtitles"),
         ExportFormat("vtt", "vtt", "text/vtt", to_vtt, "WebVTT subtitles"),
         ExportFormat("json", "json", "application/json", to_json, "JSON (the result schema)"),
@@ -161,14 +164,22 @@ FORMATS: dict[str, ExportFormat] = {
             to_docx,
             "Word document",
             binary=True,
+            marks_unsure=True,
         ),
     )
 }
 
 
-def render(result: AnalysisResult, fmt: str, file_id: str = "recording") -> str | bytes:
-    """The result in format ``fmt`` (one of ``FORMATS``): text, or bytes for binary formats (DOCX)."""
+def render(result: AnalysisResult, fmt: str, file_id: str = "recording", *, mark_unsure: bool = False) -> str | bytes:
+    """The result in format ``fmt`` (one of ``FORMATS``): text, or bytes for binary formats (DOCX).
+
+    Args:
+        mark_unsure: write the words the recogniser was unsure of as ``[word?]``
+            (``services.results.confidence``), in the formats that offer it (``marks_unsure``);
+            the others ignore it (JSON always has each word's probability).
+    """
     try:
-        return FORMATS[fmt].render(result, file_id)
+        export = FORMATS[fmt]
     except KeyError:
         raise ValueError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.") from None
+    return export.render(confidence.mark_unsure(result) if mark_unsure and export.marks_unsure else result, file_id)

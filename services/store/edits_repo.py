@@ -105,6 +105,12 @@ class EditsRepo:
             for e in edits.segments
         )
 
+    def name_in(self, session: Session, task_id: str, labels: tuple[SpeakerLabel, ...]) -> None:
+        """Within ``session``'s transaction: give these speakers these names (names given at upload)."""
+        for label in labels:
+            row = self._label(session, task_id, label.speaker_id)
+            row.name, row.updated_at = label.name, utcnow()
+
     @staticmethod
     def _label(session: Session, task_id: str, speaker_id: str) -> SpeakerLabelRow:
         row = session.get(SpeakerLabelRow, (task_id, speaker_id))
