@@ -20,6 +20,7 @@ from bench.conditions import apply
 from bench.corpus import JFK_TEXT, LICENSE_TEXT, clip, normalize
 from services.analysis.engines import make_transcriber
 from services.config import Settings
+from services.results.confidence import UNSURE_BELOW
 from services.schema import Word
 
 TEXTS = (("jfk.flac", JFK_TEXT), ("multilingual.mp3", LICENSE_TEXT))
@@ -68,13 +69,24 @@ def main(argv: list[str] | None = None) -> None:
                 f"| {t:.2f} | {len(marked)} ({len(marked) / max(1, len(chosen)):.1%}) "
                 f"| {hits}/{len(marked)} | {hits}/{wrong} |"
             )
+    print(f"\nPer recording, below {UNSURE_BELOW}:\n")
+    print("| recording | condition | words | marked | wrong | wrong and marked |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for name, _ in TEXTS:
+        for condition in CONDITIONS:
+            these = [r for r in rows if r[0] == name and r[1] == condition]
+            marked = [r for r in these if r[2] < UNSURE_BELOW]
+            print(
+                f"| {name} | {condition} | {len(these)} | {len(marked)} ({len(marked) / max(1, len(these)):.0%}) "
+                f"| {sum(r[3] for r in these)} | {sum(r[3] for r in marked)} |"
+            )
     print("\nWrong words (file, condition, probability, word):")
     for name, condition, probability, wrong, word in rows:
         if wrong:
             print(f"  {name} {condition} {probability:.3f} {word!r}")
-    print("\nMarked right words below 0.5, as recorded:")
+    print(f"\nRight words marked (below {UNSURE_BELOW}), as recorded:")
     for name, condition, probability, wrong, word in rows:
-        if condition == "clean" and not wrong and probability < 0.5:
+        if condition == "clean" and not wrong and probability < UNSURE_BELOW:
             print(f"  {name} {probability:.3f} {word!r}")
 
 
