@@ -170,8 +170,10 @@ def app_test(page: str, **query: str):  # type: ignore[no-untyped-def]
 
 
 def shown(markdown: str) -> str:
-    """What a reader sees of Markdown the pages escaped with ``ui.format.plain``: the escapes removed."""
+    """What a reader sees of Markdown the pages escaped with ``ui.format.plain``: the escapes removed,
+    and the transcript's highlights of unsure words (``ui.confidence_view``) without their markup."""
     import re
     import string
 
+    markdown = re.sub(r"(?<!\\):orange-background\[((?:\\.|[^\\\]])*)\]", r"\1", markdown)
     return re.sub("\\\\([" + re.escape(string.punctuation) + "])", r"\1", markdown).replace("\u2060", "")
