@@ -32,6 +32,7 @@ from services.results.stats import conversation_stats
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult
 from tests.helpers import ROOT, api_client, app_test, child_env
+from ui.rerun import names_given_again, what_resets
 
 
 def _first_heard(result: dict) -> list[str]:  # type: ignore[type-arg]
@@ -174,3 +175,15 @@ def test_the_cli_names_the_speakers(worker, data: Path) -> None:  # type: ignore
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("[0:00] John F. Kennedy: And so") and "Nobody" not in done.stdout
+
+
+def test_the_re_run_warning_says_the_upload_names_come_back(ctx: AppContext, data: Path, transcriber) -> None:  # type: ignore[no-untyped-def]
+    task_id = _analyse(ctx, data, transcriber, ("Alice", "Bob"))
+    task, edits = ctx.repo.require(task_id), ctx.edits.load(task_id)
+    assert names_given_again(task, edits)
+    warning = what_resets(edits, names_again=True)
+    assert "speaker name" not in warning and "names given at upload are given again" in warning
+    ctx.edits.rename(task_id, _first_heard(task.result)[0], "Alicia")
+    renamed = ctx.edits.load(task_id)
+    assert not names_given_again(task, renamed)
+    assert "2 speaker names" in what_resets(renamed, names_again=names_given_again(task, renamed))

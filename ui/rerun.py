@@ -12,7 +12,9 @@ from services.analysis.options import SPEAKER_LIMIT, AnalysisOptions
 from services.errors import FastAudioError, InvalidOptions
 from services.jobs.reruns import can_rediarize, request_rediarization, retry_failed
 from services.results.edits import Edits
+from services.results.names import names_still_given, stored_names
 from services.runtime.context import AppContext
+from services.schema import AnalysisResult
 from services.store.task_views import TaskView
 from ui.format import plain
 
@@ -36,7 +38,7 @@ def render_rerun(task: TaskView, speakers: int, edits: Edits, ctx: AppContext) -
         if st.session_state.get(PENDING_KEY) != task.id:
             st.button("Re-run speaker separation", key="task_rerun_start", on_click=_ask, args=(task.id,))
             return
-        st.warning(what_resets(edits), icon="⚠️")
+        st.warning(what_resets(edits, names_again=names_given_again(task, edits)), icon="⚠️")
         confirm, cancel = st.columns(2)
         confirm.button(
             "Confirm re-run", key="task_rerun_confirm", type="primary", on_click=_confirm, args=(task.id, options, ctx),
@@ -45,13 +47,23 @@ def render_rerun(task: TaskView, speakers: int, edits: Edits, ctx: AppContext) -
         cancel.button("Cancel", key="task_rerun_cancel", on_click=_cancel, width="stretch")
 
 
-def what_resets(edits: Edits) -> str:
-    """What a re-run of the speakers clears, in words, from the task's corrections."""
+def names_given_again(task: TaskView, edits: Edits) -> bool:
+    """Whether a re-run gives the speaker names typed at upload again (``services.results.names``)."""
+    machine = AnalysisResult.from_dict(task.result or {})
+    return names_still_given(machine, stored_names(task.options), edits)
+
+
+def what_resets(edits: Edits, *, names_again: bool = False) -> str:
+    """What a re-run of the speakers clears, in words, from the task's corrections.
+
+    Args:
+        names_again: the names are the ones given at upload, and the re-run gives them again.
+    """
     counts = edits.counts()
     cleared = [
         _plural(n, what)
         for n, what in (
-            (counts.names, "speaker name"),
+            (0 if names_again else counts.names, "speaker name"),
             (counts.merges, "merge"),
             (counts.speaker_changes, "speaker change of a segment"),
         )
@@ -61,7 +73,8 @@ def what_resets(edits: Edits) -> str:
     kept = f" {_plural(n, 'text correction')} {'is' if n == 1 else 'are'} kept where the segment is unchanged."
     kept = kept if n else ""
     cleared_now = f", so these are cleared: {', '.join(cleared)}." if cleared else "."
-    return f"Speaker numbers are assigned afresh{cleared_now}{kept} Confirm to start."
+    again = " The names given at upload are given again, in order of first appearance." if names_again else ""
+    return f"Speaker numbers are assigned afresh{cleared_now}{kept}{again} Confirm to start."
 
 
 def _plural(n: int, what: str) -> str:

@@ -21,7 +21,7 @@ from services.runtime.context import AppContext
 from services.schema import AnalysisResult
 from services.store.task_views import TaskView
 from ui.format import plain
-from ui.rerun import what_resets
+from ui.rerun import names_given_again, what_resets
 
 SPLIT_WHO_KEY = "task_split_who"
 SPLIT_INTO_KEY = "task_split_into"
@@ -44,7 +44,7 @@ def render_count(task: TaskView, edits: Edits, ctx: AppContext) -> None:
         action.button(f"Re-run with {other} speakers", key="task_count_rerun", on_click=_ask, args=(task.id,))
         return
     if clears:
-        st.warning(what_resets(edits), icon="⚠️")
+        st.warning(what_resets(edits, names_again=names_given_again(task, edits)), icon="⚠️")
     action.button(
         f"Re-run with {other} speakers" if not clears else f"Confirm: re-run with {other}",
         key="task_count_rerun_go", type="primary", on_click=_rerun, args=(task.id, other, ctx),

@@ -103,9 +103,14 @@ def reapplied(previous: AnalysisResult, new: AnalysisResult, names: Names, edits
     speakers: a renamed, added or cleared name shows that the analyst took over, and then a re-run
     leaves naming to them (a re-run numbers speakers afresh, so their names no longer apply).
     """
-    if not names or edits.names() != names_by_appearance(previous, names):
+    if not names_still_given(previous, names, edits):
         return ()
     return labels(names_by_appearance(new, names))
+
+
+def names_still_given(result: AnalysisResult, names: Names, edits: Edits) -> bool:
+    """True when there are upload names and the task's names are still exactly theirs (nobody renamed)."""
+    return bool(names) and edits.names() == names_by_appearance(result, names)
 
 
 def names_of(result: AnalysisResult, names: Sequence[str | None]) -> Edits:
