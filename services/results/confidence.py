@@ -46,6 +46,8 @@ def pieces(segment: Segment, below: float = UNSURE_BELOW) -> tuple[Piece, ...]:
     its text, is one piece with no mark: a mark must never land on the wrong word.
     """
     text = segment.text
+    if not any(w.probability < below for w in segment.words):
+        return (Piece(text),) if text else ()
     spans: list[tuple[int, int]] = []
     position = 0
     for word in segment.words:
