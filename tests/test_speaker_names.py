@@ -187,3 +187,18 @@ def test_the_re_run_warning_says_the_upload_names_come_back(ctx: AppContext, dat
     renamed = ctx.edits.load(task_id)
     assert not names_given_again(task, renamed)
     assert "2 speaker names" in what_resets(renamed, names_again=names_given_again(task, renamed))
+
+
+def test_the_cli_analyze_names_and_marks_in_process(data: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "analyze", str(data / "jfk.flac"), "--speaker-names", "JFK", "--mark-unsure"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("[0:00] JFK: ") and "?]" in done.stdout  # tiny.en is unsure of some words here
+    assert done.stdout.replace("[", "").replace("?]", "").startswith("0:00] JFK: And so my fellow Americans")
+    refused = subprocess.run(
+        [sys.executable, "-m", "cli", "analyze", str(data / "jfk.flac"), "--speaker-names", "x" * 81],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "at most 80 characters" in refused.stderr
