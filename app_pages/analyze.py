@@ -107,7 +107,8 @@ names_input = st.text_input(
     max_chars=MAX_FIELD_LENGTH,
     placeholder="Alice, Bob",
     help="Comma-separated, in the order the speakers are first heard: the first voice gets the first name. "
-    "Extra names are ignored; speakers without a name keep SPEAKER_xx. You can change them on the task page.",
+    "Extra names are ignored; speakers without a name keep SPEAKER_xx. The same names go with every file "
+    "uploaded at once; you can change them on the task page.",
 )
 
 if st.button("Analyze", type="primary", disabled=not inputs, key="analyze_submit"):
