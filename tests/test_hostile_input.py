@@ -10,6 +10,7 @@ the real database, and the pages through AppTest.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -264,7 +265,8 @@ def test_the_player_streams_from_the_api_through_a_signed_link(
         page = app_test("app_pages/task.py", task=completed)
         page.run()
         assert not page.exception
-        source = page.get("audio")[0].proto.url  # the web process hands the browser a link, not the file
+        (player,) = page.get("component_instance")  # the follow-along player (ui.follow_along)
+        source = json.loads(player.proto.json_args)["src"]  # the web process hands the browser a link, not the file
         assert source.startswith(f"http://127.0.0.1:8000/api/tasks/{completed}/audio?expires=")
         assert client.get(source, headers={"Range": "bytes=0-3"}).content == b"RIFF"
     finally:

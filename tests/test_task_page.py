@@ -3,7 +3,9 @@ queue and worker: names, corrections, merges, statistics, exports, the moment in
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -119,10 +121,18 @@ def test_statistics_and_one_download_per_format(task: str) -> None:
     assert labels == ["Statistics CSV", "TXT", "MD", "SRT", "VTT", "JSON", "RTTM", "CSV", "DOCX"]
 
 
+def _player(at: AppTest) -> dict[str, Any]:
+    """The arguments the page gave the follow-along player (ui.follow_along)."""
+    (player,) = at.get("component_instance")
+    return cast(dict[str, Any], json.loads(player.proto.json_args))
+
+
 def test_the_moment_in_the_url_sets_the_player_and_highlights_the_segment(ctx: AppContext, task: str) -> None:
     segments = AnalysisResult.from_dict(ctx.repo.require(task).result).segments
     at = _page(task, t="13")
-    assert at.get("audio")[0].proto.start_time == 13
+    player = _player(at)
+    assert player["start"] == 13 and not player["autoplay"]  # a link opens at its moment, without playing
+    assert [s["text"] for s in player["data"]["segments"]] == [" ".join(s.text.split()) for s in segments]
     highlighted = [shown(m.value) for m in at.markdown if m.value.startswith(":blue-background[")]
     at_13 = next(s for s in segments if s.start <= 13 < s.end)
     assert len(highlighted) == 1 and " ".join(at_13.text.split()[:4]) in highlighted[0]
@@ -130,9 +140,16 @@ def test_the_moment_in_the_url_sets_the_player_and_highlights_the_segment(ctx: A
     chosen = segments[2]
     start = chosen.start
     assert float(at.query_params["t"]) == pytest.approx(start, abs=0.01)  # the moment is in the URL
-    assert at.get("audio")[0].proto.start_time == int(start)
+    played = _player(at)
+    assert played["start"] == pytest.approx(start, abs=0.01) and played["autoplay"]
+    assert played["seek"] == player["seek"] + 1  # a new choice: the player seeks
     highlighted = [shown(m.value) for m in at.markdown if m.value.startswith(":blue-background[")]
     assert len(highlighted) == 1 and " ".join(chosen.text.split()[:4]) in highlighted[0]
+    at.button(key="task_play_2").click().run()  # the same ▶ again: plays from there again
+    assert _player(at)["seek"] == played["seek"] + 1
+    at.text_input(key="task_name_SPEAKER_00").input("Diane").run()  # any other rerun: playback goes on
+    renamed = _player(at)
+    assert renamed["seek"] == played["seek"] + 1 and renamed["data"]["speakers"][0]["name"] == "Diane"
 
 
 def test_a_click_on_the_timeline_names_the_moment_of_the_bar(ctx: AppContext, analysed: str) -> None:

@@ -2,7 +2,8 @@
 
 The moment lives in the URL (``?task=ID&t=12.3``), so a link from a search result or a shared
 link opens the task at that moment. Choosing a segment (its ▶ button) or clicking a bar of the
-timeline writes the moment into the URL and starts the player there.
+timeline writes the moment into the URL and starts the player there. The player is the
+follow-along component (``ui.follow_along``): the segment being spoken is highlighted as it plays.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import streamlit as st
 
 from services.config import Settings
 from services.results.exports import short_clock
-from services.schema import Segment
+from services.schema import AnalysisResult, Segment
 from services.storage.files import LocalStorage, Storage
 from services.storage.media_links import audio_link
+from ui.follow_along import media_url, render_follow_along, request_seek
 
 AUTOPLAY_KEY = "task_autoplay"
 PENDING_KEY = "task_play_at"
@@ -37,6 +39,7 @@ def play_from(seconds: float) -> None:
     """Callback: play the recording from ``seconds``; ``current_moment`` puts it into the URL."""
     st.session_state[PENDING_KEY] = max(0.0, seconds)
     st.session_state[AUTOPLAY_KEY] = True
+    request_seek()
 
 
 def current_moment() -> float | None:
@@ -68,27 +71,33 @@ def _audio_bytes(key: str, _storage: Storage) -> bytes:
         return local.read_bytes()
 
 
-def player_source(task_id: str, stored_path: str, storage: Storage, settings: Settings) -> str | bytes:
-    """What ``st.audio`` plays: a signed link to the API, which streams the file from disk with range
-    requests (the web process holds none of it), when the API's address and a link secret are set and
-    the recording is on this disk (``make run`` sets both); otherwise the recording's bytes."""
+def player_source(task_id: str, stored_path: str, storage: Storage, settings: Settings, mime: str) -> str:
+    """Where the player streams the recording from: a signed link to the API, which streams the file
+    from disk with range requests (the web process holds none of it), when the API's address and a
+    link secret are set and the recording is on this disk (``make run`` sets both); otherwise
+    Streamlit's own media endpoint with the recording's bytes (no API process needed)."""
     if settings.public_api_url and settings.media_url_secret and isinstance(storage, LocalStorage):
         return audio_link(settings.public_api_url, task_id, settings.media_url_secret)
-    return _audio_bytes(stored_path, storage)
+    return media_url(_audio_bytes(stored_path, storage), mime, task_id)
 
 
 def render_player(
-    task_id: str, stored_path: str | None, filename: str, storage: Storage, settings: Settings, moment: float | None
+    task_id: str,
+    stored_path: str | None,
+    filename: str,
+    storage: Storage,
+    settings: Settings,
+    moment: float | None,
+    result: AnalysisResult,
 ) -> None:
-    """The audio player, started at ``moment``; says so when the recording is no longer stored."""
+    """The follow-along player, at ``moment``; says so when the recording is no longer stored."""
     if not stored_path or not storage.exists(stored_path):
         st.caption("The recording is no longer stored, so it cannot be played.")
         return
     mime = mimetypes.guess_type(filename)[0] or "audio/wav"
-    start = int(moment or 0)
-    # A new start_time is a new element: the player re-renders and seeks there.
     autoplay = bool(st.session_state.get(AUTOPLAY_KEY))  # only after a person chose a moment
-    st.audio(player_source(task_id, stored_path, storage, settings), format=mime, start_time=start, autoplay=autoplay)
+    source = player_source(task_id, stored_path, storage, settings, mime)
+    render_follow_along(task_id, source, mime, result, moment, autoplay)
     if moment is not None:
         st.caption(f"Playing from {short_clock(moment)}. Choose ▶ beside a segment, or click the timeline, to jump.")
     else:

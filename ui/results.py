@@ -68,7 +68,8 @@ def render_result(task: TaskView, ctx: AppContext) -> None:
     render_count(task, edits, ctx)
 
     moment = current_moment()
-    render_player(task.id, task.recording.stored_path, task.recording.filename, ctx.storage, ctx.settings, moment)
+    recording = task.recording
+    render_player(task.id, recording.stored_path, recording.filename, ctx.storage, ctx.settings, moment, result)
     if not result.segments:
         st.info("No speech was found in this recording.", icon="🔇")
     else:
