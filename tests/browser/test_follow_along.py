@@ -7,7 +7,11 @@ arrows skip 5 s; a click on a line, or ▶ beside a segment of the transcript, p
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,8 @@ import httpx
 import pytest
 from playwright.sync_api import Frame, Page, expect
 
-from tests.browser.stack import ANALYSIS_TIMEOUT_S, RunningApp, chromium_missing
+from services.runtime.broker import free_port
+from tests.browser.stack import ANALYSIS_TIMEOUT_S, ROOT, START_TIMEOUT_S, RunningApp, app_environment, chromium_missing
 from tests.browser.user import PAGE_TIMEOUT_MS, open_app, settled, widget
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(chromium_missing() is not None, reason=str(chromium_missing()))]
@@ -52,10 +57,42 @@ def playing_order(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(segments, key=lambda s: s["start"])
 
 
-def open_player(page: Page, app: RunningApp, task_id: str, query: str = "") -> Frame:
-    """The task page; returns the player's frame once its recording's length is known."""
-    open_app(page, app.url)
-    page.goto(f"{app.url}/task?task={task_id}{query}")
+@pytest.fixture()
+def pages_alone(app: RunningApp, environment: dict[str, str]) -> Iterator[str]:
+    """The pages alone (``python -m ui.serve``, no API address, no link secret) on the app's data; their URL."""
+    env = app_environment(app.data_dir, environment["REDIS_URL"], free_port())
+    for name in ("PUBLIC_API_URL", "MEDIA_URL_SECRET"):
+        env.pop(name, None)
+    port = free_port()
+    with open(app.data_dir.parent / "pages-alone.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ui.serve", "--server.port", str(port), "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://localhost:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _healthy(url):
+            assert process.poll() is None and time.monotonic() < deadline, "the pages did not start"
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=3) as answer:
+            return answer.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+def open_player(page: Page, url: str, task_id: str) -> Frame:
+    """The task page of the app at ``url``; returns the player's frame once its recording's length is known."""
+    open_app(page, url)
+    page.goto(f"{url}/task?task={task_id}")
     expect(page.get_by_role("tab", name="Transcript")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     settled(page)
     frame = player_frame(page)
@@ -103,7 +140,7 @@ def test_playing_moves_the_highlight_and_keeps_it_in_view(
 ) -> None:
     task_id, result_order = analysed
     segments = playing_order(result_order)
-    frame = open_player(page, app, task_id)
+    frame = open_player(page, app.url, task_id)
     rows = frame.locator("li.row")
     expect(rows).to_have_count(len(segments))
     for row, segment in zip(rows.all(), segments, strict=True):
@@ -147,7 +184,7 @@ def test_keys_speed_and_clicks_move_the_recording(
 ) -> None:
     task_id, result_order = analysed
     segments = playing_order(result_order)
-    frame = open_player(page, app, task_id)
+    frame = open_player(page, app.url, task_id)
     for label, rate in ((f"0.5{TIMES}", 0.5), (f"1.5{TIMES}", 1.5), (f"1{TIMES}", 1.0)):
         frame.get_by_label("Playback speed").select_option(label=label)
         assert audio(frame, "playbackRate") == rate
@@ -179,3 +216,19 @@ def test_keys_speed_and_clicks_move_the_recording(
     frame = player_frame(page)
     until(frame, f"!{AUDIO}.paused && {AUDIO}.currentTime >= {fourth['start'] - 0.05}")
     expect(frame.locator("li.row.active")).to_contain_text(words(fourth), timeout=PAGE_TIMEOUT_MS)
+
+
+@pytest.mark.timeout(600)
+def test_without_the_api_the_pages_serve_the_recording_themselves(
+    pages_alone: str, page: Page, analysed: tuple[str, list[dict[str, Any]]]
+) -> None:
+    task_id, result_order = analysed
+    frame = open_player(page, pages_alone, task_id)
+    assert audio(frame, "currentSrc").startswith(f"{pages_alone}/media/"), audio(frame, "currentSrc")
+    last = playing_order(result_order)[-1]
+    middle = (last["start"] + last["end"]) / 2
+    set_time(frame, middle)
+    expect(frame.locator("li.row.active")).to_contain_text(words(last))
+    focus_page(page)
+    page.keyboard.press("Space")
+    until(frame, f"!{AUDIO}.paused && {AUDIO}.currentTime > {middle + 0.2}")  # it plays

@@ -140,6 +140,11 @@ def test_sign_in_then_hostile_names_and_corrections_show_as_text(
             break
         page.wait_for_timeout(100)
     assert any(u.startswith(audio) for u in requests), [u for u in requests if "audio" in u or "media" in u]
+    player = page.locator(".st-key-task_follow_along iframe").content_frame  # the follow-along player: text too
+    for name in NAMES.values():
+        expect(player.locator(".who").get_by_text(name, exact=True).first).to_be_visible()
+    assert CORRECTION in _text(player.locator("#rows"))
+    assert player.locator(f"{DANGER}, #rows img, #rows a, #timeline img").count() == 0
     page.get_by_role("tab", name="Speakers").click()
     _assert_nothing_hostile(page, requests, signed_app)
     page.get_by_role("tab", name="Statistics").click()
