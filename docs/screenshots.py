@@ -7,6 +7,7 @@ analyses three recordings from tests/data through the Analyze page, names the sp
 sample.wav after what they say, and saves:
 
 - docs/task-page.png      the task page of sample.wav: transcript and timeline
+- docs/follow-along.png   its player, paused in the middle of a segment (highlighted)
 - docs/statistics.png     its Statistics tab
 - docs/history.png        History searched for a word, hits from several recordings
 - docs/history-tasks.png  History's table of the analysed recordings
@@ -26,7 +27,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the checkout importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Frame, Locator, Page, expect
 
 from services.config import get_settings
 from tests.browser.chromium import chromium, new_page, normal_window, screenshot, tall_window
@@ -36,10 +37,12 @@ from tests.browser.user import (
     analyze,
     go_to,
     open_app,
+    player,
     rename_speaker,
     search_history,
     settled,
     wait_for_result,
+    widget,
 )
 from tests.helpers import data_dir
 
@@ -48,6 +51,8 @@ RECORDINGS = ["dev00.wav", "jfk.flac", "sample.wav"]  # the last one is the task
 SEARCH = "you"
 NAMES = {"this is Diane": "Diane", "I'm Sheila": "Sheila"}
 """sample.wav: a phrase one speaker says → the name that speaker gets."""
+FOLLOW_SEGMENT = 2
+"""The segment (by start) the player's picture is paused in."""
 SETTLE_S = 1.0
 """Plotly redraws after the window grows for a picture; give it a moment (pictures only, not tests)."""
 
@@ -73,6 +78,15 @@ def shoot(page: Page, name: str, element: Locator | None = None) -> Path:
     return path
 
 
+def pause_in_a_segment(frame: Frame) -> None:
+    """The player paused in the middle of the ``FOLLOW_SEGMENT``-th line, which is then highlighted."""
+    frame.wait_for_function("() => document.getElementById('audio').readyState >= 1", timeout=PAGE_TIMEOUT_MS)
+    line = frame.locator("li.row").nth(FOLLOW_SEGMENT)
+    line.click()  # plays from its start
+    frame.locator("#audio").evaluate("a => { a.pause(); a.currentTime += 1; }")
+    expect(line).to_have_attribute("aria-current", "true")
+
+
 def main() -> int:
     missing = chromium_missing()
     if missing:
@@ -96,6 +110,8 @@ def main() -> int:
             rename_speaker(page, speaker, name)
         page.get_by_role("tab", name="Transcript").click()
         shoot(page, "task-page.png")
+        pause_in_a_segment(player(page))
+        shoot(page, "follow-along.png", widget(page, "task_follow_along"))
 
         page.get_by_role("tab", name="Statistics").click()
         tabs = page.get_by_test_id("stTabs")

@@ -21,11 +21,10 @@ from playwright.sync_api import Frame, Page, expect
 
 from services.runtime.broker import free_port
 from tests.browser.stack import ANALYSIS_TIMEOUT_S, ROOT, START_TIMEOUT_S, RunningApp, app_environment, chromium_missing
-from tests.browser.user import PAGE_TIMEOUT_MS, open_app, settled, widget
+from tests.browser.user import PAGE_TIMEOUT_MS, open_app, player, settled, widget
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(chromium_missing() is not None, reason=str(chromium_missing()))]
 
-PLAYER = "task_follow_along"
 TIMES = "\N{MULTIPLICATION SIGN}"  # the speed menu reads "1.5" and this sign
 AUDIO = "document.getElementById('audio')"
 IN_VIEW = """n => {
@@ -95,15 +94,8 @@ def open_player(page: Page, url: str, task_id: str) -> Frame:
     page.goto(f"{url}/task?task={task_id}")
     expect(page.get_by_role("tab", name="Transcript")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     settled(page)
-    frame = player_frame(page)
+    frame = player(page)
     until(frame, f"{AUDIO}.readyState >= 1")
-    return frame
-
-
-def player_frame(page: Page) -> Frame:
-    handle = widget(page, PLAYER).locator("iframe").element_handle(timeout=PAGE_TIMEOUT_MS)
-    frame = handle.content_frame()
-    assert frame is not None
     return frame
 
 
@@ -213,7 +205,7 @@ def test_keys_speed_and_clicks_move_the_recording(
     widget(page, f"task_play_{chosen}").get_by_role("button").click()  # ▶ beside it in the transcript
     page.wait_for_url(f"**/task?task={task_id}&t=*", timeout=PAGE_TIMEOUT_MS)
     settled(page)
-    frame = player_frame(page)
+    frame = player(page)
     until(frame, f"!{AUDIO}.paused && {AUDIO}.currentTime >= {fourth['start'] - 0.05}")
     expect(frame.locator("li.row.active")).to_contain_text(words(fourth), timeout=PAGE_TIMEOUT_MS)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Frame, Locator, Page, expect
 
 from tests.browser.stack import ANALYSIS_TIMEOUT_S
 from ui.format import STAGE_LABELS
@@ -110,3 +110,11 @@ def search_history(page: Page, query: str) -> Locator:
     expect(page.get_by_text(re.compile(r"\d+ matching segments?\."))).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     settled(page)
     return page.get_by_role("link", name=re.compile(r" · \d+:\d\d"))
+
+
+def player(page: Page) -> Frame:
+    """The task page's follow-along player (ui/follow_along.py): the frame of its component."""
+    handle = widget(page, "task_follow_along").locator("iframe").element_handle(timeout=PAGE_TIMEOUT_MS)
+    frame = handle.content_frame()
+    assert frame is not None, "the player's frame has no document"
+    return frame
