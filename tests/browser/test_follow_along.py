@@ -199,15 +199,23 @@ def test_keys_speed_and_clicks_move_the_recording(
     expect(frame.locator("li.row.active")).to_contain_text(words(third))
     page.keyboard.press("Space")  # the click left the keys with the player
     until(frame, f"{AUDIO}.paused")
+    page.keyboard.press("Tab")  # from the third line to the fourth
+    page.keyboard.press("Enter")
+    until(frame, f"!{AUDIO}.paused && {AUDIO}.currentTime >= {segments[3]['start'] - 0.05}")
+    expect(frame.locator("li.row.active")).to_contain_text(words(segments[3]))
+    page.keyboard.press("Space")
+    until(frame, f"{AUDIO}.paused")
 
-    chosen = 3
-    fourth = result_order[chosen]
+    chosen = 1  # before where it stopped: the player must seek back
+    earlier = result_order[chosen]
+    assert earlier["end"] < segments[3]["start"]
     widget(page, f"task_play_{chosen}").get_by_role("button").click()  # ▶ beside it in the transcript
     page.wait_for_url(f"**/task?task={task_id}&t=*", timeout=PAGE_TIMEOUT_MS)
     settled(page)
     frame = player(page)
-    until(frame, f"!{AUDIO}.paused && {AUDIO}.currentTime >= {fourth['start'] - 0.05}")
-    expect(frame.locator("li.row.active")).to_contain_text(words(fourth), timeout=PAGE_TIMEOUT_MS)
+    until(frame, f"!{AUDIO}.paused && {AUDIO}.currentTime >= {earlier['start'] - 0.05}")
+    assert audio(frame, "currentTime") < earlier["end"]
+    expect(frame.locator("li.row.active")).to_contain_text(words(earlier), timeout=PAGE_TIMEOUT_MS)
 
 
 @pytest.mark.timeout(600)

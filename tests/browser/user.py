@@ -117,4 +117,5 @@ def player(page: Page) -> Frame:
     handle = widget(page, "task_follow_along").locator("iframe").element_handle(timeout=PAGE_TIMEOUT_MS)
     frame = handle.content_frame()
     assert frame is not None, "the player's frame has no document"
+    frame.wait_for_selector("#audio", state="attached", timeout=PAGE_TIMEOUT_MS)  # its page has loaded
     return frame

@@ -99,6 +99,7 @@
       const who = speakers[seg.speaker];
       const row = element("li", "row");
       row.dataset.n = String(n);
+      row.tabIndex = 0; // reachable with Tab; Enter jumps there
       row.dataset.segment = String(seg.i);
       row.append(element("span", "clock", seg.clock), element("span", "who", who ? who.name : ""),
         element("span", "words", seg.text));
@@ -216,11 +217,16 @@
     try { window.sessionStorage.setItem("fastaudio.speed", speed.value); } catch (e) { /* storage refused */ }
   });
 
-  list.addEventListener("click", function (event) {
-    const row = event.target.closest(".row");
-    if (!row) return;
+  function playLine(row) {
     seekTo(segments[Number(row.dataset.n)].start);
     play();
+  }
+  list.addEventListener("click", function (event) {
+    const row = event.target.closest(".row");
+    if (row) playLine(row);
+  });
+  list.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.classList.contains("row")) { playLine(event.target); event.preventDefault(); }
   });
   ["wheel", "touchmove"].forEach(function (name) {
     list.addEventListener(name, function () { userScrolledAt = Date.now(); }, { passive: true });
