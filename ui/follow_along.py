@@ -48,14 +48,13 @@ def media_url(data: bytes, mime: str, task_id: str) -> str:
 
 
 def render_follow_along(
-    task_id: str, source: str, mime: str, result: AnalysisResult, moment: float | None, autoplay: bool
+    task_id: str, source: str, result: AnalysisResult, moment: float | None, autoplay: bool
 ) -> None:
     """The player for ``task_id``'s recording at ``source`` (a URL), seeking to ``moment`` when one was chosen.
 
     Args:
         task_id: the task; a new one (another page) loads a new recording.
         source: an absolute URL (the API's signed link) or a path of Streamlit's media endpoint.
-        mime: the recording's type.
         result: the result as shown (corrections applied): the transcript pane and timeline.
         moment: seconds from ``?t=`` or a ▶, or None.
         autoplay: play after seeking (a person chose the moment; a link alone does not start playing).
@@ -63,7 +62,6 @@ def render_follow_along(
     args: dict[str, Any] = {
         "task": task_id,
         "src": source,
-        "mime": mime,
         "data": follow_along_data(result),
         "start": moment,
         "seek": int(st.session_state.get(SEEK_KEY, 0)),

@@ -97,7 +97,7 @@ def render_player(
     mime = mimetypes.guess_type(filename)[0] or "audio/wav"
     autoplay = bool(st.session_state.get(AUTOPLAY_KEY))  # only after a person chose a moment
     source = player_source(task_id, stored_path, storage, settings, mime)
-    render_follow_along(task_id, source, mime, result, moment, autoplay)
+    render_follow_along(task_id, source, result, moment, autoplay)
     if moment is not None:
         st.caption(f"Playing from {short_clock(moment)}. Choose ▶ beside a segment, or click the timeline, to jump.")
     else:

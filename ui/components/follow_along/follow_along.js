@@ -1,7 +1,7 @@
 // The follow-along player of the task page (ui/follow_along.py), a Streamlit component without a build step.
 //
 // Streamlit's component protocol, by hand: say "streamlit:componentReady", receive "streamlit:render"
-// events (args: task, src, mime, data, start, seek, autoplay; theme), report the height with
+// events (args: task, src, data, start, seek, autoplay; theme), report the height with
 // "streamlit:setFrameHeight". Names and segment texts are typed by people: they only ever reach the
 // page through textContent.
 (function () {
