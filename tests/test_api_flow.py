@@ -124,10 +124,11 @@ def test_vad_recording_is_trimmed_and_timed_on_the_original(api: httpx.Client, d
     result = task["result"]
     assert result["duration"] == pytest.approx(original, abs=0.05)
     assert "trim" in result["timings"]
-    # Both passages survive the trim. (Over noisy opus, tiny.en hears "ask" or "asked", and
-    # temperature fallback on a doubtful window may pick either: check the words it always gets.)
+    # Both passages survive the trim. (Over noisy opus, tiny.en hears "ask" or "asked", "americans
+    # ask" or "american asks", and temperature fallback on a doubtful window samples, so either may
+    # come: check the words it always gets.)
     text = normalize(result["text"])
-    assert text.count("fellow americans") == 2 and text.count("what you can do for your country") == 2, text
+    assert text.count("fellow american") == 2 and text.count("what you can do for your country") == 2, text
 
     # Times refer to the original recording: the first words come after the 3 s of lead-in, the
     # second "And so" after the first speech (3 + 11 s) and the 5 s pause, not right after the cut.
