@@ -55,7 +55,13 @@ def split(
     from services.jobs.split_task import split_task  # SciPy: loaded by the first split, not by the API's import
 
     done = split_task(
-        task_id, speaker_id, (body or SplitIn()).into, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits
+        task_id,
+        speaker_id,
+        (body or SplitIn()).into,
+        repo=ctx.repo,
+        artifacts=ctx.artifacts,
+        edits=ctx.edits,
+        voices=ctx.voices,
     )
     task = ctx.repo.require(task_id)
     return SplitOut(
