@@ -95,7 +95,9 @@ class NamedOut(BaseModel):
     response_model=NamedOut,
     responses=error_responses(400, 401, 404, 409, 422),
 )
-def name_a_speaker(task_id: TaskId, speaker_id: SpeakerId, body: NameIn, ctx: AppContext = Depends(app_context)) -> NamedOut:
+def name_a_speaker(
+    task_id: TaskId, speaker_id: SpeakerId, body: NameIn, ctx: AppContext = Depends(app_context)
+) -> NamedOut:
     """Name a speaker of a completed task; with ``remember`` (the default) the voice library learns the voice,
     so later recordings of this person are suggested the name."""
     done = name_speaker(

@@ -13,7 +13,7 @@ from api.errors import error_responses
 from api.routes_tasks import TaskId
 from services.errors import VoiceLibraryOff
 from services.runtime.context import AppContext
-from services.store.voices_repo import VoiceSummary
+from services.store.voice_library import VoiceSummary
 
 router = APIRouter(prefix="/api/voices", tags=["voices"])
 

@@ -166,20 +166,19 @@ def run_analysis(
 ) -> RunResult:
     """Run one task to a final state, or hand it back for a retry.
 
-        ``transcriber`` and ``diarizer`` are factories so that a model that cannot be loaded fails
-        this task (with the reason) instead of the worker. ``analyze`` is the analysis to run on the
-        stored file (``analyze_file``, or e.g. ``services.analysis.trim.analyze_trimmed_file``). The file is
-        read through ``storage.open_local``, so a worker never assumes it shares the uploader's disk.
-        With ``artifacts``, what a later re-run can reuse (``services.analysis.artifacts``) is stored with the
-        result, in the same transaction; with ``edits``, the speaker names given at upload
-        (``services.results.names``) become the task's names, in that transaction too; with ``voices`` (the
-    voice library, when VOICE_LIBRARY is on), the speakers' prints are stored and matched against it
-    (``services.jobs.voice_matching``), in that transaction too. ``max_seconds``
-        (MAX_DURATION_MINUTES) bounds the audio decoded, whatever the file's header claimed at upload.
+    ``transcriber`` and ``diarizer`` are factories so that a model that cannot be loaded fails
+    this task (with the reason) instead of the worker. ``analyze`` is the analysis to run on the
+    stored file (``analyze_file``, or e.g. ``services.analysis.trim.analyze_trimmed_file``). The file is
+    read through ``storage.open_local``, so a worker never assumes it shares the uploader's disk.
+    With ``artifacts``, what a later re-run can reuse (``services.analysis.artifacts``) is stored with the
+    result, in the same transaction; with ``edits``, the speaker names given at upload
+    (``services.results.names``) become the task's names, and with ``voices`` the speakers are matched
+    against the voice library (``services.jobs.voice_matching``), in that transaction too. ``max_seconds``
+    (MAX_DURATION_MINUTES) bounds the audio decoded, whatever the file's header claimed at upload.
 
-        A task cancelled (or deleted, or taken over) while it runs stops at the next progress report:
-        the progress callback raises ``TaskCancelled`` and the outcome is ``CANCELLED`` (or ``SKIPPED``)
-        with the row left as the canceller wrote it.
+    A task cancelled (or deleted, or taken over) while it runs stops at the next progress report:
+    the progress callback raises ``TaskCancelled`` and the outcome is ``CANCELLED`` (or ``SKIPPED``)
+    with the row left as the canceller wrote it.
     """
 
     def work(task: TaskView, worker: str, stop: threading.Event) -> Callable[[], bool]:

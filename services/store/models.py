@@ -237,6 +237,12 @@ class SpeakerPrint(Base):
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+SUGGESTED, AUTO, CONFIRMED, REJECTED = "suggested", "auto", "confirmed", "rejected"
+"""States of a ``voice_matches`` row: suggested, applied as the name without asking, confirmed, turned down."""
+OPEN = (SUGGESTED, AUTO)
+"""States of a suggestion still waiting for an analyst's answer."""
+
+
 class VoiceMatch(Base):
     """A voice suggested for (or linked to, or rejected for) one speaker of one task."""
 

@@ -29,5 +29,5 @@ def redundant(vectors: Sequence[np.ndarray], seconds: Sequence[float]) -> int | 
     matrix = np.vstack([unit(v) for v in vectors])
     sims = matrix @ matrix.T
     np.fill_diagonal(sims, -np.inf)
-    i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
-    return int(i) if seconds[i] <= seconds[j] else int(j)
+    i, j = (int(k) for k in np.unravel_index(int(np.argmax(sims)), sims.shape))
+    return i if seconds[i] <= seconds[j] else j
