@@ -15,6 +15,7 @@ from api.schemas import TaskOut
 from services.analysis.options import MAX_PARTS
 from services.errors import TaskNotFound
 from services.jobs.voice_naming import confirm_voice, name_speaker, reject_voice
+from services.results.edits import MAX_NAME_LENGTH
 from services.runtime.context import AppContext
 
 router = APIRouter(prefix="/api/tasks", tags=["speakers"])
@@ -77,7 +78,7 @@ def split(
 class NameIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(max_length=200, description="the speaker's name; empty or null removes it")
+    name: str | None = Field(max_length=MAX_NAME_LENGTH, description="the speaker's name; empty or null removes it")
     remember: bool = Field(
         default=True, description="also remember the voice (make or strengthen a voice of the library by this name)"
     )

@@ -12,11 +12,14 @@ from api.deps import app_context
 from api.errors import error_responses
 from api.routes_tasks import TaskId
 from services.errors import VoiceLibraryOff
+from services.results.edits import MAX_NAME_LENGTH
 from services.runtime.context import AppContext
 from services.store.voice_library import VoiceSummary
 
 router = APIRouter(prefix="/api/voices", tags=["voices"])
 
+NAME_PATTERN = r"[^\s\x1c-\x1f]"
+"""A name has a character that is not a space (Python's ``str.split`` also splits at \\x1c-\\x1f)."""
 VoiceId = Annotated[str, Path(max_length=36, description="a voice id from GET /api/voices")]
 
 
@@ -59,7 +62,9 @@ class VoiceDetailOut(VoiceOut):
 class RenameIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=200)
+    name: str = Field(
+        max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN, description="the new name (spaces are tidied; not blank)"
+    )
 
 
 class MergeIn(BaseModel):
@@ -74,27 +79,27 @@ def _on(ctx: AppContext) -> AppContext:
     return ctx
 
 
-@router.get("", response_model=VoicePageOut, responses=error_responses(401, 409))
+@router.get("", response_model=VoicePageOut, responses=error_responses(400, 401, 409))
 def list_voices(ctx: AppContext = Depends(app_context)) -> VoicePageOut:
     """Every voice of the library, most recently heard first."""
     items = [VoiceOut.of(v) for v in _on(ctx).voices.list_voices()]
     return VoicePageOut(items=items, total=len(items))
 
 
-@router.get("/{voice_id}", response_model=VoiceDetailOut, responses=error_responses(401, 404, 409, 422))
+@router.get("/{voice_id}", response_model=VoiceDetailOut, responses=error_responses(400, 401, 404, 409, 422))
 def get_voice(voice_id: VoiceId, ctx: AppContext = Depends(app_context)) -> VoiceDetailOut:
     """One voice with the recordings it was confirmed in."""
     return _detail(_on(ctx), voice_id)
 
 
-@router.patch("/{voice_id}", response_model=VoiceDetailOut, responses=error_responses(401, 404, 409, 422))
+@router.patch("/{voice_id}", response_model=VoiceDetailOut, responses=error_responses(400, 401, 404, 409, 422))
 def rename_voice(voice_id: VoiceId, body: RenameIn, ctx: AppContext = Depends(app_context)) -> VoiceDetailOut:
     """Rename a voice (names already given to speakers stay as they are)."""
     _on(ctx).voices.rename(voice_id, body.name)
     return _detail(ctx, voice_id)
 
 
-@router.post("/{voice_id}/merge", response_model=VoiceDetailOut, responses=error_responses(401, 404, 409, 422))
+@router.post("/{voice_id}/merge", response_model=VoiceDetailOut, responses=error_responses(400, 401, 404, 409, 422))
 def merge_voice(voice_id: VoiceId, body: MergeIn, ctx: AppContext = Depends(app_context)) -> VoiceDetailOut:
     """This voice is the same person as ``into``: its recordings move there and it is deleted."""
     _on(ctx).voices.merge(voice_id, body.into)
@@ -102,7 +107,9 @@ def merge_voice(voice_id: VoiceId, body: MergeIn, ctx: AppContext = Depends(app_
 
 
 @router.delete(
-    "/{voice_id}/recordings/{task_id}", response_model=VoiceDetailOut, responses=error_responses(401, 404, 409, 422)
+    "/{voice_id}/recordings/{task_id}",
+    response_model=VoiceDetailOut,
+    responses=error_responses(400, 401, 404, 409, 422),
 )
 def remove_recording(voice_id: VoiceId, task_id: TaskId, ctx: AppContext = Depends(app_context)) -> VoiceDetailOut:
     """Take one recording out of a voice: what it taught the voice is deleted."""
@@ -110,7 +117,7 @@ def remove_recording(voice_id: VoiceId, task_id: TaskId, ctx: AppContext = Depen
     return _detail(ctx, voice_id)
 
 
-@router.delete("/{voice_id}", status_code=204, responses=error_responses(401, 404, 409, 422))
+@router.delete("/{voice_id}", status_code=204, responses=error_responses(400, 401, 404, 409, 422))
 def delete_voice(voice_id: VoiceId, ctx: AppContext = Depends(app_context)) -> Response:
     """Delete a voice: its embeddings are deleted from the database, not hidden. Speakers keep their names."""
     _on(ctx).voices.delete(voice_id)
