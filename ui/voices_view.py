@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from services.analysis.audio import decode
+from services.analysis.audio import decode_span
 from services.errors import FastAudioError
 from services.results.edits import apply_edits
 from services.runtime.context import AppContext
@@ -115,10 +115,9 @@ def _sample(appearances: list[Appearance], ctx: AppContext) -> None:
 def _clip(key: str, span: tuple[float, float], ctx: AppContext) -> np.ndarray | None:
     try:
         with ctx.storage.open_local(key) as local:
-            audio = decode(local, max_seconds=span[1] + 1)
+            return decode_span(local, *span)
     except FastAudioError:
         return None
-    return audio[int(span[0] * SAMPLE_RATE) : int(span[1] * SAMPLE_RATE)]
 
 
 def render_changes(voice: VoiceSummary, voices: list[VoiceSummary], ctx: AppContext) -> None:

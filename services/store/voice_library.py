@@ -15,6 +15,7 @@ from services.errors import InvalidEdit, VoiceNotFound
 from services.results.edits import MAX_NAME_LENGTH, tidy_text
 from services.store.db import session_scope
 from services.store.models import CONFIRMED, REJECTED, Voice, VoiceEmbedding, VoiceMatch, utcnow
+from services.store.task_views import aware
 from services.voices import summary
 from services.voices.prints import from_bytes
 
@@ -81,7 +82,9 @@ class VoiceLibraryRepo:
                 .outerjoin(VoiceEmbedding, VoiceEmbedding.voice_id == Voice.id)
                 .group_by(Voice.id, Voice.name)
             )
-            voices = [VoiceSummary(vid, name, int(n), float(talk or 0.0), last) for vid, name, n, talk, last in rows]
+            voices = [
+                VoiceSummary(vid, name, int(n), float(talk or 0.0), aware(last)) for vid, name, n, talk, last in rows
+            ]
         return sorted(voices, key=lambda v: (v.last_heard is None, -(v.last_heard or utcnow()).timestamp(), v.name))
 
     def require(self, voice_id: str) -> VoiceSummary:
@@ -103,7 +106,13 @@ class VoiceLibraryRepo:
             )
             return [
                 Appearance(
-                    r.task_id, r.speaker_id, r.filename, r.talk_seconds, r.share, r.heard_at, r.vector is not None
+                    r.task_id,
+                    r.speaker_id,
+                    r.filename,
+                    r.talk_seconds,
+                    r.share,
+                    aware(r.heard_at),
+                    r.vector is not None,
                 )
                 for r in rows
             ]
