@@ -19,12 +19,12 @@ from api.main import create_app
 from services.analysis.options import AnalysisOptions
 from services.jobs.rediarize import run_rediarization
 from services.jobs.reruns import request_rediarization
-from services.jobs.voice_naming import name_speaker
+from services.jobs.voice_naming import name_speaker, reject_voice
 from services.runtime.context import AppContext
 from services.store.db import session_scope
 from services.store.models import SpeakerPrint, Voice, VoiceEmbedding, VoiceMatch
 from services.store.voices_repo import VoiceRepo
-from services.voices.matching import SUGGEST_THRESHOLD
+from services.voices.matching import AUTO_THRESHOLD, SUGGEST_THRESHOLD
 from tests.tasks import analysed_with_voices
 
 
@@ -226,3 +226,22 @@ def test_the_library_switched_off_keeps_nothing(
     answer = api.get("/api/voices")
     assert answer.status_code == 409 and "VOICE_LIBRARY=false" in answer.json()["detail"]
     assert all("voice_id" not in s or s["voice_id"] is None for s in _speakers(api, first).values())
+
+
+def test_voice_auto_name_applies_a_confident_match_until_it_is_rejected(
+    client: TestClient, ctx: AppContext, library: VoiceRepo, data: Path, transcriber, meeting: tuple[str, str]
+) -> None:  # type: ignore[no-untyped-def]
+    first, _ = meeting
+    name_speaker(first, "SPEAKER_00", "Alice", remember=True, repo=ctx.repo, edits=ctx.edits, voices=library)
+    auto = VoiceRepo(ctx.repo.engine, auto_name=True)  # VOICE_AUTO_NAME=true
+    task_id = analysed_with_voices(ctx, data, transcriber, "dev01.wav", voices=auto)
+    ((speaker, link),) = auto.links(task_id).items()
+    names = ctx.edits.load(task_id).names()
+    if link.similarity is not None and link.similarity >= AUTO_THRESHOLD:
+        assert link.state == "auto" and names == {speaker: "Alice"}
+        shown = _speakers(client, task_id)[speaker]
+        assert (shown["name"], shown["suggested_name"]) == ("Alice", "Alice")  # named, still to be confirmed
+        reject_voice(task_id, speaker, repo=ctx.repo, edits=ctx.edits, voices=auto)
+        assert ctx.edits.load(task_id).names() == {}  # "not her" takes the applied name back
+    else:
+        assert link.state == "suggested" and names == {}
