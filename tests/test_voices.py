@@ -86,7 +86,11 @@ def test_name_once_then_the_next_recording_is_suggested_and_confirmed(
     answer = client.put(f"/api/tasks/{first}/speakers/SPEAKER_00", json={"name": "Alice", "remember": True})
     assert answer.status_code == 200, answer.text
     named = answer.json()
-    assert named["name"] == "Alice" and named["voice_id"] and "remembered" in named["message"]
+    assert (
+        named["name"] == "Alice"
+        and named["voice_id"]
+        and named["message"] == "SPEAKER_00 is now called Alice. The voice is remembered (Voices page)."
+    )
     alice = named["voice_id"]
     assert named["task"]["edited_result"]["speakers"][0] | {"talk_time": 0} == {
         "id": "SPEAKER_00", "name": "Alice", "talk_time": 0, "voice_id": alice, "suggested_name": None,

@@ -19,8 +19,8 @@ from services.store.tasks_repo import TaskRepo
 from services.store.voices_repo import Heard, VoiceLink, VoiceRepo
 
 NO_PRINT = (
-    "{speaker} speaks too little in this recording to remember the voice (a few seconds of speech are needed). "
-    "The name is saved for this task."
+    "{speaker} is now called {name}. The voice is not remembered: {speaker} speaks too little in this recording "
+    "(a few seconds of speech are needed)."
 )
 
 
@@ -69,8 +69,8 @@ def name_speaker(
         heard = Heard(task.recording.filename, seconds, seconds / max(sum(talk.values()), 1e-9), task.created_at)
         linked = voices.link_in(session, task_id, speaker_id, stored, heard, voice_id=voice_id)
     if linked is None:
-        return Named(stored, None, NO_PRINT.format(speaker=speaker_id))
-    return Named(stored, linked, f"{speaker_id} is now called {stored}; the voice is remembered.")
+        return Named(stored, None, NO_PRINT.format(speaker=speaker_id, name=stored))
+    return Named(stored, linked, f"{speaker_id} is now called {stored}. The voice is remembered (Voices page).")
 
 
 def confirm_voice(task_id: str, speaker_id: str, *, repo: TaskRepo, edits: EditsRepo, voices: VoiceRepo) -> Named:
