@@ -96,7 +96,7 @@ def voices_shot(page: Page, app: RunningApp, data: Path) -> None:
     analyze(page, data / "dev00.wav")
     wait_for_result(page)
     rename_speaker(page, "SPEAKER_00", "Alice")
-    go_to(page, "Analyze")
+    open_app(page, app.url)
     analyze(page, data / "dev01.wav")
     wait_for_result(page)
     confirm_voice(page, "Alice")

@@ -38,7 +38,7 @@ def test_name_once_then_confirm_the_suggestion_in_the_next_recording(
     rename_speaker(page, "SPEAKER_00", "Alice")
     expect(page.get_by_text("The voice is remembered (Voices page).")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
 
-    go_to(page, "Analyze")
+    open_app(page, app.url)
     analyze(page, data / "dev01.wav")
     wait_for_result(page)
     assert not page.get_by_test_id("stException").count(), app.log_tail()
