@@ -59,6 +59,7 @@ bench: $(DEV)
 	$(BIN)/python -m bench.accuracy
 	$(BIN)/python -m bench.speed
 	$(BIN)/python -m bench.history_speed
+	$(BIN)/python -m bench.voices
 
 clean:
 	rm -rf $(VENV) .pytest_cache

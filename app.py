@@ -12,6 +12,7 @@ PAGES = [
     st.Page("app_pages/analyze.py", title="Analyze", icon=":material/upload_file:", url_path="analyze", default=True),
     st.Page("app_pages/task.py", title="Task", icon=":material/graphic_eq:", url_path="task"),
     st.Page("app_pages/history.py", title="History", icon=":material/history:", url_path="history"),
+    st.Page("app_pages/voices.py", title="Voices", icon=":material/record_voice_over:", url_path="voices"),
     st.Page("app_pages/system.py", title="System", icon=":material/monitor_heart:", url_path="system"),
 ]
 navigation = st.navigation(PAGES)

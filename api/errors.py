@@ -22,11 +22,15 @@ from services.errors import (
     TaskNotFound,
     UnsupportedAudio,
     UploadTooLarge,
+    VoiceLibraryOff,
+    VoiceNotFound,
 )
 
 # First match wins (EmptyAudio is an UnsupportedAudio). Anything else a person caused: 400.
 STATUS_FOR_ERROR: tuple[tuple[type[FastAudioError], int], ...] = (
     (TaskNotFound, 404),
+    (VoiceNotFound, 404),
+    (VoiceLibraryOff, 409),
     (TaskNotFinished, 409),
     (RerunNotPossible, 409),
     (UploadTooLarge, 413),
@@ -87,8 +91,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
         400: "Bad request",
         401: "Missing or wrong bearer token (only when API_TOKEN is set)",
         403: "Refused: a wrong or expired signed link, or a write from another website without API_TOKEN",
-        404: "No such task",
-        409: "The task has no result yet",
+        404: "No such task (or voice)",
+        409: "The task has no result yet (or the voice library is switched off)",
         411: "Uploads need a Content-Length",
         413: "The upload is larger than MAX_UPLOAD_MB",
         415: "Not an audio file we can read",

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import routes_health, routes_speakers, routes_tasks, routes_uploads
+from api import routes_health, routes_speakers, routes_tasks, routes_uploads, routes_voices
 from api.deps import bearer
 from api.errors import fastaudio_error_handler, http_error_handler, validation_error_handler
 from api.gate import RequestGate
@@ -68,6 +68,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     app.include_router(routes_uploads.router, dependencies=secured)
     app.include_router(routes_tasks.router, dependencies=secured)
     app.include_router(routes_speakers.router, dependencies=secured)
+    app.include_router(routes_voices.router, dependencies=secured)
     app.include_router(routes_health.router)
     return app
 

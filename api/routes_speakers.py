@@ -1,4 +1,5 @@
-"""A task's speakers over HTTP: split one that is really several people (``services.results.split``)."""
+"""A task's speakers over HTTP: name one (and remember the voice), answer a voice suggestion, split one that is
+really several people (``services.results.split``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from api.routes_tasks import TaskId
 from api.schemas import TaskOut
 from services.analysis.options import MAX_PARTS
 from services.errors import TaskNotFound
+from services.jobs.voice_naming import confirm_voice, name_speaker, reject_voice
+from services.results.edits import MAX_NAME_LENGTH
 from services.runtime.context import AppContext
 
 router = APIRouter(prefix="/api/tasks", tags=["speakers"])
@@ -55,12 +58,81 @@ def split(
     from services.jobs.split_task import split_task  # SciPy: loaded by the first split, not by the API's import
 
     done = split_task(
-        task_id, speaker_id, (body or SplitIn()).into, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits
+        task_id,
+        speaker_id,
+        (body or SplitIn()).into,
+        repo=ctx.repo,
+        artifacts=ctx.artifacts,
+        edits=ctx.edits,
+        voices=ctx.voices,
     )
     task = ctx.repo.require(task_id)
     return SplitOut(
         message=done.message,
         parts=list(done.split.parts),
         dropped_corrections=done.split.dropped,
-        task=TaskOut.with_result(task, ctx.edits.load(task_id)),
+        task=TaskOut.full(task, ctx),
     )
+
+
+class NameIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(max_length=MAX_NAME_LENGTH, description="the speaker's name; empty or null removes it")
+    remember: bool = Field(
+        default=True, description="also remember the voice (make or strengthen a voice of the library by this name)"
+    )
+
+
+class NamedOut(BaseModel):
+    message: str = Field(description="what happened, for a person")
+    name: str | None = Field(description="the name stored (tidied); null when the speaker has none now")
+    voice_id: str | None = Field(description="the voice the speaker now is, when it was remembered")
+    task: TaskOut
+
+
+@router.put(
+    "/{task_id}/speakers/{speaker_id}",
+    response_model=NamedOut,
+    responses=error_responses(400, 401, 404, 409, 422),
+)
+def name_a_speaker(
+    task_id: TaskId, speaker_id: SpeakerId, body: NameIn, ctx: AppContext = Depends(app_context)
+) -> NamedOut:
+    """Name a speaker of a completed task; with ``remember`` (the default) the voice library learns the voice,
+    so later recordings of this person are suggested the name."""
+    done = name_speaker(
+        task_id, speaker_id, body.name, remember=body.remember, repo=ctx.repo, edits=ctx.edits, voices=ctx.voices
+    )
+    return NamedOut(message=done.message, name=done.name, voice_id=done.voice_id, task=_task(ctx, task_id))
+
+
+@router.post(
+    "/{task_id}/speakers/{speaker_id}/voice/confirm",
+    response_model=NamedOut,
+    responses=error_responses(400, 401, 404, 409, 422),
+)
+def confirm(task_id: TaskId, speaker_id: SpeakerId, ctx: AppContext = Depends(app_context)) -> NamedOut:
+    """The suggested voice is right: its name becomes the speaker's and the voice learns from this recording."""
+    done = confirm_voice(task_id, speaker_id, repo=ctx.repo, edits=ctx.edits, voices=ctx.voices)
+    return NamedOut(message=done.message, name=done.name, voice_id=done.voice_id, task=_task(ctx, task_id))
+
+
+class RejectedOut(BaseModel):
+    message: str
+    task: TaskOut
+
+
+@router.post(
+    "/{task_id}/speakers/{speaker_id}/voice/reject",
+    response_model=RejectedOut,
+    responses=error_responses(400, 401, 404, 409, 422),
+)
+def reject(task_id: TaskId, speaker_id: SpeakerId, ctx: AppContext = Depends(app_context)) -> RejectedOut:
+    """The suggested voice is wrong: it is not suggested for this speaker of this task again."""
+    link = reject_voice(task_id, speaker_id, repo=ctx.repo, edits=ctx.edits, voices=ctx.voices)
+    return RejectedOut(message=f"{speaker_id} is not {link.name}.", task=_task(ctx, task_id))
+
+
+def _task(ctx: AppContext, task_id: str) -> TaskOut:
+    return TaskOut.full(ctx.repo.require(task_id), ctx)

@@ -90,7 +90,7 @@ def get_task(task_id: TaskId, ctx: AppContext = Depends(app_context)) -> TaskOut
     """Status, stage and percent while the task runs; the result once ``status`` is ``completed``:
     ``result`` as the machine made it, ``edited_result`` with the analysts' names and corrections."""
     task = _task(ctx, task_id)
-    return TaskOut.with_result(task, ctx.edits.load(task.id) if task.result is not None else None)
+    return TaskOut.full(task, ctx)
 
 
 @router.delete("/{task_id}", status_code=204, responses=error_responses(401, 404, 422))

@@ -8,8 +8,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.results.edits import Edits, apply_edits
+from services.runtime.context import AppContext
 from services.schema import AnalysisResult
 from services.store.task_views import TaskView
+from services.store.voices_repo import VoiceLink
 
 Status = Literal["queued", "processing", "completed", "failed", "cancelled"]
 
@@ -58,6 +60,16 @@ class SpeakerOut(BaseModel):
     id: str
     name: str
     talk_time: float = Field(description="seconds this speaker talks")
+    voice_id: str | None = Field(
+        default=None, description="the voice of the library this speaker is (confirmed) or may be (suggested)"
+    )
+    suggested_name: str | None = Field(
+        default=None,
+        description="while a voice is only suggested (not yet confirmed): its name, e.g. for 'Alice? (similar voice)'",
+    )
+    similarity: float | None = Field(
+        default=None, description="cosine similarity of this speaker's voice with the suggested voice (0..1)"
+    )
 
 
 class TurnOut(BaseModel):
@@ -129,14 +141,44 @@ class TaskOut(TaskSummaryOut):
     )
 
     @classmethod
-    def with_result(cls, task: TaskView, edits: Edits | None = None) -> TaskOut:
+    def with_result(
+        cls, task: TaskView, edits: Edits | None = None, links: dict[str, VoiceLink] | None = None
+    ) -> TaskOut:
+        """The task with its result, its analysts' ``edits`` and its speakers' voice ``links`` (by speaker id)."""
         result = edited = None
         if task.result is not None:
-            result = ResultOut.model_validate(task.result)
+            result = ResultOut.model_validate(_with_voices(task.result, links or {}))
             edited = ResultOut.model_validate(
-                apply_edits(AnalysisResult.from_dict(task.result), edits or Edits()).to_dict()
+                _with_voices(
+                    apply_edits(AnalysisResult.from_dict(task.result), edits or Edits()).to_dict(), links or {}
+                )
             )
         return cls(**_summary(task), result=result, edited_result=edited)
+
+    @classmethod
+    def full(cls, task: TaskView, ctx: AppContext) -> TaskOut:
+        """The task as ``GET /api/tasks/{id}`` answers it: edits and voice links read from ``ctx``."""
+        if task.result is None:
+            return cls.with_result(task)
+        return cls.with_result(task, ctx.edits.load(task.id), ctx.voices.links(task.id) if ctx.voices.enabled else {})
+
+
+def _with_voices(result: dict[str, Any], links: dict[str, VoiceLink]) -> dict[str, Any]:
+    """``result`` with each linked speaker's ``voice_id``, ``suggested_name`` (while open) and ``similarity``."""
+    if not links:
+        return result
+    speakers = []
+    for speaker in result.get("speakers") or ():
+        link = links.get(speaker.get("id"))
+        if link is not None:
+            speaker = dict(
+                speaker,
+                voice_id=link.voice_id,
+                suggested_name=link.name if link.open else None,
+                similarity=link.similarity,
+            )
+        speakers.append(speaker)
+    return dict(result, speakers=speakers)
 
 
 class TaskPageOut(BaseModel):

@@ -20,8 +20,7 @@ def status_json(ctx: AppContext) -> Callable[[str], bytes | None]:
         task = ctx.repo.get(task_id)
         if task is None:
             return None
-        edits = ctx.edits.load(task.id) if task.result is not None else None
-        return TaskOut.with_result(task, edits).model_dump_json().encode()
+        return TaskOut.full(task, ctx).model_dump_json().encode()
 
     return payload
 

@@ -25,7 +25,7 @@ if ctx.repo.count() == 0:
     st.stop()
 
 try:
-    controls = render_controls()
+    controls = render_controls(ctx.voices.names() if ctx.voices.enabled else None)
 except InvalidOptions as exc:
     st.warning(plain(exc))
     st.stop()

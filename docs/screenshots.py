@@ -1,6 +1,7 @@
 """The pictures in the README, taken with headless Chromium from the app as ``make run`` starts it.
 
     python -m docs.screenshots            (or: python docs/screenshots.py)
+    python -m docs.screenshots voices     (only docs/voices.png)
 
 Starts the app on free ports with a data folder of its own (the machine's Redis, or one it starts),
 analyses three recordings from tests/data through the Analyze page, names the speakers of
@@ -11,6 +12,7 @@ sample.wav after what they say, and saves:
 - docs/statistics.png     its Statistics tab
 - docs/history.png        History searched for a word, hits from several recordings
 - docs/history-tasks.png  History's table of the analysed recordings
+- docs/voices.png         the Voices page: a speaker of dev00.wav named Alice, confirmed in dev01.wav
 
 It reuses the browser tests' helpers (tests/browser/), so the pictures show what the tests check.
 """
@@ -35,6 +37,7 @@ from tests.browser.stack import RunningApp, chromium_missing, running_app
 from tests.browser.user import (
     PAGE_TIMEOUT_MS,
     analyze,
+    confirm_voice,
     go_to,
     open_app,
     player,
@@ -87,7 +90,24 @@ def pause_in_a_segment(frame: Frame) -> None:
     expect(line).to_have_attribute("aria-current", "true")
 
 
-def main() -> int:
+def voices_shot(page: Page, app: RunningApp, data: Path) -> None:
+    """dev00.wav with SPEAKER_00 named Alice, dev01.wav with the suggestion confirmed: the Voices page."""
+    open_app(page, app.url)
+    analyze(page, data / "dev00.wav")
+    wait_for_result(page)
+    rename_speaker(page, "SPEAKER_00", "Alice")
+    open_app(page, app.url)
+    analyze(page, data / "dev01.wav")
+    wait_for_result(page)
+    confirm_voice(page, "Alice")
+    go_to(page, "Voices")
+    expect(page.get_by_role("heading", name="Alice")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("stAudio")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    shoot(page, "voices.png")
+
+
+def main(argv: list[str] | None = None) -> int:
+    only = (sys.argv[1:] if argv is None else argv)[:1]
     missing = chromium_missing()
     if missing:
         print(f"cannot take screenshots: {missing}", file=sys.stderr)
@@ -99,6 +119,9 @@ def main() -> int:
         chromium() as browser,
     ):
         page = new_page(browser)
+        if only == ["voices"]:
+            voices_shot(page, app, data)
+            return 0
         task_id = ""
         for recording in RECORDINGS:
             open_app(page, app.url)
@@ -123,6 +146,7 @@ def main() -> int:
         shoot(page, "history-tasks.png")
         expect(search_history(page, SEARCH).first).to_be_visible()
         shoot(page, "history.png")
+        voices_shot(page, app, data)
     return 0
 
 

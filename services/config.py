@@ -151,6 +151,14 @@ class Settings(BaseSettings):
         default=3.0, ge=0, description="a file's size and time must stay unchanged this long before it is read"
     )
 
+    # the voice library (services.voices): a person named once is suggested in later recordings
+    voice_library: bool = Field(
+        default=True, description="remember named voices and suggest them; false: no voice is kept beyond its task"
+    )
+    voice_auto_name: bool = Field(
+        default=False, description="apply a confident voice match as the speaker's name without asking"
+    )
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:

@@ -95,3 +95,11 @@ class TaskAlreadyFinished(FastAudioError):
 class InvalidCallbackUrl(InvalidOptions):
     """A ``callback_url`` FastAudio will not post to: not http(s), a host outside WEBHOOK_ALLOWED_HOSTS,
     or an address inside this network (loopback, private, link-local) that was not allowed explicitly."""
+
+
+class VoiceNotFound(FastAudioError):
+    """No voice with that id in the voice library (deleted, or merged into another)."""
+
+
+class VoiceLibraryOff(FastAudioError):
+    """The voice library is switched off (VOICE_LIBRARY=false): no voice is kept or suggested."""

@@ -30,3 +30,15 @@ def copy_task(ctx: AppContext, data: Path, source: str, name: str = "copy.wav") 
         task.id, original.result or {}, also=lambda session: ctx.artifacts.replace_in(session, task.id, files)
     )
     return task.id
+
+
+def analysed_with_voices(ctx: AppContext, data: Path, transcriber, source: str, voices=None) -> str:  # type: ignore[no-untyped-def]
+    """``source`` analysed in-process as a worker does it, names and voice library included (``ctx.voices``)."""
+    stored = ctx.storage.save(source, (data / source).read_bytes())
+    task = ctx.repo.create(filename=source, stored_path=stored.key, size_bytes=stored.size_bytes, duration=30.0)
+    run = run_analysis(
+        task.id, repo=ctx.repo, storage=ctx.storage, transcriber=lambda: transcriber, artifacts=ctx.artifacts,
+        edits=ctx.edits, voices=ctx.voices if voices is None else voices,
+    )  # fmt: skip
+    assert run.outcome is Outcome.COMPLETED, run
+    return task.id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,8 +51,12 @@ def _first_page() -> None:
     st.session_state[TABLE_KEY] = NO_SELECTION
 
 
-def render_controls() -> Controls:
-    """The search box, sort order and filters. Raises ``InvalidOptions`` for an empty range."""
+def render_controls(voices: dict[str, str] | None = None) -> Controls:
+    """The search box, sort order and filters. Raises ``InvalidOptions`` for an empty range.
+
+    Args:
+        voices: the voice library's voices (id -> name) to filter by; None when the library is off.
+    """
     search, order = st.columns([3, 1], vertical_alignment="bottom")
     query = search.text_input(
         "Search transcripts",
@@ -86,7 +90,21 @@ def render_controls() -> Controls:
                 "Minutes, at most", 0.0, None, None, 1.0, key="history_max_minutes", on_change=_first_page
             ),
         )
-    return Controls(query.strip(), task_filter(statuses, dates, *speakers, *minutes, zone=_browser_zone()), sort)
+        voice = _voice_choice(voices) if voices else None
+    filters = task_filter(statuses, dates, *speakers, *minutes, zone=_browser_zone())
+    return Controls(query.strip(), replace(filters, voice_id=voice), sort)
+
+
+def _voice_choice(voices: dict[str, str]) -> str | None:
+    """The voice to filter by (``?voice=<id>`` from the Voices page preselects one)."""
+    wanted = st.query_params.get("voice")
+    if wanted in voices and "history_voice" not in st.session_state:
+        st.session_state["history_voice"] = wanted
+    return st.selectbox(
+        "Voice (recordings where this person speaks; a search finds only what they said)",
+        [None, *voices], format_func=lambda v: "Anyone" if v is None else voices[v], key="history_voice",
+        on_change=_first_page,
+    )  # fmt: skip
 
 
 def task_filter(

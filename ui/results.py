@@ -78,7 +78,7 @@ def render_result(task: TaskView, ctx: AppContext) -> None:
         with transcript:
             render_transcript(task.id, machine, result, edits, ctx.edits, moment)
         with speakers:
-            render_speakers(task.id, machine, result, edits, ctx.edits)
+            render_speakers(task.id, machine, result, edits, ctx)
             render_split(task, result, ctx)
         with stats:
             render_stats(result, stem)

@@ -73,7 +73,9 @@ def _split(task_id: str, ctx: AppContext) -> None:
     if speaker is None:
         return  # the choice was not rendered
     try:
-        done = split_task(task_id, speaker, into, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits)
+        done = split_task(
+            task_id, speaker, into, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits, voices=ctx.voices
+        )
     except FastAudioError as exc:
         st.toast(plain(exc), icon="⚠️")
         return

@@ -41,7 +41,7 @@ def _run(task: Task, task_id: str, analyze: AnalyzeFile) -> str:
     policy = JobPolicy.from_settings(ctx.settings)
     return _attempt(task, policy, lambda: run_analysis(
         task_id, repo=ctx.repo, storage=ctx.storage, transcriber=_transcriber, diarizer=_diarizer,
-        analyze=analyze, artifacts=ctx.artifacts, edits=ctx.edits, policy=policy,
+        analyze=analyze, artifacts=ctx.artifacts, edits=ctx.edits, voices=ctx.voices, policy=policy,
         max_seconds=ctx.settings.max_duration_minutes * 60,
     ))  # fmt: skip
 
@@ -82,7 +82,9 @@ def rediarize_task(self: Task, task_id: str) -> str:
     return _attempt(
         self,
         policy,
-        lambda: run_rediarization(task_id, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits, policy=policy),
+        lambda: run_rediarization(
+            task_id, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits, voices=ctx.voices, policy=policy
+        ),
     )
 
 

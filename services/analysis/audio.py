@@ -190,6 +190,22 @@ def decode(source: Source, sample_rate: int = SAMPLE_RATE, *, max_seconds: float
     return _decoded(source, sample_rate, "mono", max_seconds)
 
 
+def decode_span(source: Source, start: float, end: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Mono float32 of ``start``..``end`` seconds of the recording; decoding stops at ``end`` (a short sample).
+
+    Raises:
+        UnsupportedAudio: the file is not audio or has no audio track.
+    """
+    stop, produced, chunks = int(end * sample_rate), 0, []
+    for chunk in _iter_int16(source, sample_rate, "mono", None):
+        chunks.append(chunk)
+        produced += len(chunk)
+        if produced >= stop:
+            break
+    pcm = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+    return pcm[int(start * sample_rate) : stop].astype(np.float32) / 32768.0
+
+
 def decode_channels(source: Source, sample_rate: int = SAMPLE_RATE, *, max_seconds: float | None = None) -> np.ndarray:
     """Like ``decode``, but a two-channel recording keeps its channels: shape ``(channels, samples)``.
 

@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from sqlalchemy.orm import Session
+
 from services.analysis.artifacts import Artifacts
 from services.analysis.options import AnalysisOptions
 from services.analysis.pipeline import BuiltinDiarizer, ReclusteringDiarizer, assemble
@@ -24,6 +26,7 @@ from services.analysis.trim import map_result
 from services.errors import RerunNotPossible
 from services.jobs.progress import ProgressWriter
 from services.jobs.runner import JobPolicy, RunResult, run_job
+from services.jobs.voice_matching import match_in, prints_of
 from services.results.edits import Edits, carry_over
 from services.results.names import reapplied, stored_names
 from services.schema import AnalysisResult
@@ -31,6 +34,7 @@ from services.store.artifacts_repo import ArtifactRepo
 from services.store.edits_repo import EditsRepo
 from services.store.task_views import TaskView
 from services.store.tasks_repo import TaskRepo
+from services.store.voices_repo import VoiceRepo
 
 NO_EMBEDDINGS = (
     "The voice embeddings of this analysis were not saved (it was made before re-runs were possible, "
@@ -73,6 +77,7 @@ def run_rediarization(
     repo: TaskRepo,
     artifacts: ArtifactRepo,
     edits: EditsRepo,
+    voices: VoiceRepo | None = None,
     policy: JobPolicy = JobPolicy(),
     worker: str | None = None,
 ) -> RunResult:
@@ -82,6 +87,8 @@ def run_rediarization(
     result; names, merges and speaker changes are dropped, text corrections of unchanged segments kept.
     Speaker names given at upload are given again, by first appearance among the new speakers,
     unless the analyst has renamed a speaker since (``services.results.names.reapplied``).
+    With ``voices``, the new speakers are matched against the voice library again
+    (``services.jobs.voice_matching``); rejections of speaker ids that remain are kept.
     """
 
     def work(task: TaskView, worker: str, stop: threading.Event) -> Callable[[], bool]:
@@ -94,8 +101,12 @@ def run_rediarization(
         kept = carry_over(previous, result, current) if previous else Edits()
         if previous is not None:
             kept = replace(kept, labels=reapplied(previous, result, stored_names(task.options), current))
-        return lambda: repo.complete(
-            task_id, result.to_dict(), worker=worker, also=lambda session: edits.replace_in(session, task_id, kept)
-        )
+        prints = prints_of(result, stored) if voices is not None and voices.enabled else ()
+
+        def also(session: Session) -> None:
+            edits.replace_in(session, task_id, kept)
+            match_in(session, task_id, prints, voices=voices, edits=edits)
+
+        return lambda: repo.complete(task_id, result.to_dict(), worker=worker, also=also)
 
     return run_job(task_id, work, repo=repo, policy=policy, worker=worker)

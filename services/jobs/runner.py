@@ -31,6 +31,7 @@ from services.config import Settings
 from services.errors import FastAudioError, OutOfMemory, TaskCancelled, UnsupportedAudio
 from services.jobs.heartbeat import Heartbeat
 from services.jobs.progress import ProgressWriter
+from services.jobs.voice_matching import match_in, prints_of
 from services.results.names import labels, names_by_appearance, stored_names
 from services.schema import AnalysisResult
 from services.storage.files import Storage
@@ -39,6 +40,7 @@ from services.store.edits_repo import EditsRepo
 from services.store.models import CANCELLED, PROCESSING, QUEUED, utcnow
 from services.store.task_views import TaskView
 from services.store.tasks_repo import TaskRepo
+from services.store.voices_repo import VoiceRepo
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +159,7 @@ def run_analysis(
     analyze: AnalyzeFile = analyze_file,
     artifacts: ArtifactRepo | None = None,
     edits: EditsRepo | None = None,
+    voices: VoiceRepo | None = None,
     policy: JobPolicy = JobPolicy(),
     worker: str | None = None,
     max_seconds: float | None = None,
@@ -169,7 +172,8 @@ def run_analysis(
     read through ``storage.open_local``, so a worker never assumes it shares the uploader's disk.
     With ``artifacts``, what a later re-run can reuse (``services.analysis.artifacts``) is stored with the
     result, in the same transaction; with ``edits``, the speaker names given at upload
-    (``services.results.names``) become the task's names, in that transaction too. ``max_seconds``
+    (``services.results.names``) become the task's names, and with ``voices`` the speakers are matched
+    against the voice library (``services.jobs.voice_matching``), in that transaction too. ``max_seconds``
     (MAX_DURATION_MINUTES) bounds the audio decoded, whatever the file's header claimed at upload.
 
     A task cancelled (or deleted, or taken over) while it runs stops at the next progress report:
@@ -193,12 +197,14 @@ def run_analysis(
             )
         files = kept[0].to_files() if kept else {}
         named = labels(names_by_appearance(result, stored_names(task.options)))
+        prints = prints_of(result, kept[0] if kept else None) if voices is not None and voices.enabled else ()
 
         def also(session: Session) -> None:
             if artifacts is not None:
                 artifacts.replace_in(session, task_id, files)
             if edits is not None and named:
                 edits.name_in(session, task_id, named)
+            match_in(session, task_id, prints, voices=voices, edits=edits or EditsRepo(repo.engine))
 
         return lambda: repo.complete(task_id, result.to_dict(), worker=worker, also=also)
 

@@ -84,7 +84,7 @@ def split_speaker(
     spans = union((t.start, t.end) for t in result.turns if t.speaker in members)
     if not spans:
         raise InvalidEdit(f"{speaker_id} has no speech of its own in the analysis, so there is nothing to split.")
-    windows = _result_times(embeddings, time_base)
+    windows = result_times(embeddings, time_base)
     chosen = np.flatnonzero(_share_inside(windows, spans) >= INSIDE)
     if chosen.size < into * MIN_WINDOWS_PER_PART:
         raise InvalidEdit(f"{speaker_id} speaks too little ({chosen.size} voice windows) to be split into {into}.")
@@ -115,7 +115,7 @@ def split_speaker(
     return Split(result=new, edits=kept, parts=order, dropped=dropped)
 
 
-def _result_times(embeddings: SpeechEmbeddings, time_base: TimeBase | None) -> np.ndarray:
+def result_times(embeddings: SpeechEmbeddings, time_base: TimeBase | None) -> np.ndarray:
     """The windows' (start, end) on the result's time line: channels folded, cut silence put back."""
     windows = np.asarray(embeddings.windows, dtype=np.float64).reshape(-1, 2).copy()
     if embeddings.channels > 1:

@@ -12,6 +12,7 @@ from services.store.artifacts_repo import ArtifactRepo
 from services.store.db import get_engine, migrate
 from services.store.edits_repo import EditsRepo
 from services.store.tasks_repo import TaskRepo
+from services.store.voices_repo import VoiceRepo
 from services.store.watched_repo import WatchedRepo
 from services.store.webhooks_repo import WebhookRepo
 
@@ -31,6 +32,8 @@ class AppContext:
     """Completion callbacks still owed (``callback_url``)."""
     watched: WatchedRepo
     """The watch folder's files, by content hash."""
+    voices: VoiceRepo
+    """The voice library (``voices.enabled`` is VOICE_LIBRARY)."""
 
 
 def build_context(settings: Settings, *, run_migrations: bool = True) -> AppContext:
@@ -47,6 +50,7 @@ def build_context(settings: Settings, *, run_migrations: bool = True) -> AppCont
         queue=JobQueue(settings),
         webhooks=WebhookRepo(engine),
         watched=WatchedRepo(engine),
+        voices=VoiceRepo(engine, enabled=settings.voice_library, auto_name=settings.voice_auto_name),
     )
 
 

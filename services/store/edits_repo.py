@@ -36,12 +36,16 @@ class EditsRepo:
         Raises:
             InvalidEdit: the name is too long.
         """
-        name = check_name(name, speaker_id)
         with session_scope(self.engine) as session:
-            row = self._label(session, task_id, speaker_id)
-            row.name, row.updated_at = name, utcnow()
-            self._drop_if_empty(session, row)
-            reindex(session, task_id)
+            return self.rename_in(session, task_id, speaker_id, name)
+
+    def rename_in(self, session: Session, task_id: str, speaker_id: str, name: str | None) -> str | None:
+        """``rename`` within ``session``'s transaction (naming a speaker and remembering the voice are one)."""
+        name = check_name(name, speaker_id)
+        row = self._label(session, task_id, speaker_id)
+        row.name, row.updated_at = name, utcnow()
+        self._drop_if_empty(session, row)
+        reindex(session, task_id)
         return name
 
     def merge(self, task_id: str, speaker_id: str, into: str, *, known: list[str]) -> None:

@@ -190,3 +190,67 @@ class WatchedFile(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Voice(Base):
+    """A person of the voice library (``services.voices``): a name and the recordings they were confirmed in."""
+
+    __tablename__ = "voices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class VoiceEmbedding(Base):
+    """One recording a voice was confirmed in: which speaker, how long they talked, and their print.
+
+    ``vector`` is None once the voice's bounded summary dropped it (``services.voices.summary``); the
+    recording stays listed. ``task_id`` becomes None when the task is deleted: the voice keeps what it
+    learnt, with the file name and date for its page.
+    """
+
+    __tablename__ = "voice_embeddings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    voice_id: Mapped[str] = mapped_column(ForeignKey("voices.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str | None] = mapped_column(ForeignKey("processing_tasks.id", ondelete="SET NULL"), index=True)
+    speaker_id: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    talk_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    share: Mapped[float] = mapped_column(Float, default=0.0)
+    """The speaker's part of the recording's talk time (0..1)."""
+    heard_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    """When the recording was made (its task's creation)."""
+
+
+class SpeakerPrint(Base):
+    """One speaker's voiceprint in one task (``services.voices.prints``): what naming or confirming adds."""
+
+    __tablename__ = "speaker_prints"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), primary_key=True)
+    speaker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+SUGGESTED, AUTO, CONFIRMED, REJECTED = "suggested", "auto", "confirmed", "rejected"
+"""States of a ``voice_matches`` row: suggested, applied as the name without asking, confirmed, turned down."""
+OPEN = (SUGGESTED, AUTO)
+"""States of a suggestion still waiting for an analyst's answer."""
+
+
+class VoiceMatch(Base):
+    """A voice suggested for (or linked to, or rejected for) one speaker of one task."""
+
+    __tablename__ = "voice_matches"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), primary_key=True)
+    speaker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    voice_id: Mapped[str] = mapped_column(ForeignKey("voices.id", ondelete="CASCADE"), primary_key=True, index=True)
+    similarity: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16))
+    """``suggested``, ``auto`` (applied as the name, VOICE_AUTO_NAME), ``confirmed`` or ``rejected``."""

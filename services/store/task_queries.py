@@ -26,7 +26,7 @@ from services.store.models import (
     TranscriptSegment,
 )
 from services.store.search_query import parse
-from services.store.task_query import SortColumns, TaskFilter, needs_recording, order_by
+from services.store.task_query import SortColumns, TaskFilter, needs_recording, order_by, voice_segments
 from services.store.task_views import SEARCH_COUNT_CAP, QueueAhead, SearchHit, SearchPage, TaskView, aware
 
 RECENT_RUNS = 20
@@ -143,6 +143,8 @@ class TaskQueries:
             .join(tasks, tasks.c.id == segments.task_id)
             .where(match.condition)
         )
+        if filters is not None and filters.voice_id is not None:
+            matching = matching.where(voice_segments(filters.voice_id, segments))
         counted = matching.with_only_columns(segments.id).limit(SEARCH_COUNT_CAP + 1).subquery()
         with session_scope(self.engine) as session:
             total = int(session.scalar(select(func.count()).select_from(counted)) or 0)

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import aliased
 
 from services.errors import InvalidOptions
-from services.store.models import ProcessingTask, Recording
+from services.store.models import REJECTED, ProcessingTask, Recording, SpeakerLabel, VoiceMatch
 
 SORTS: dict[str, str] = {
     "newest": "Newest first",
@@ -42,6 +43,9 @@ class TaskFilter:
     max_speakers: int | None = None
     min_duration: float | None = None
     max_duration: float | None = None
+    voice_id: str | None = None
+    """Only recordings in which this voice of the library speaks (confirmed or suggested, not rejected);
+    a search then finds only what that voice said (``voice_segments``)."""
 
     def __post_init__(self) -> None:
         pairs: tuple[tuple[Any, Any, str], ...] = (
@@ -70,7 +74,31 @@ class TaskFilter:
             clauses.append(Recording.duration >= self.min_duration)
         if self.max_duration is not None:
             clauses.append(Recording.duration <= self.max_duration)
+        if self.voice_id is not None:
+            heard = select(VoiceMatch.task_id).where(VoiceMatch.voice_id == self.voice_id, VoiceMatch.state != REJECTED)
+            clauses.append(ProcessingTask.id.in_(heard))
         return clauses
+
+
+def voice_segments(voice_id: str, segments: Any) -> ColumnElement[bool]:
+    """Search segments (``transcript_segments`` columns) said by a speaker linked to ``voice_id``.
+
+    The index holds each segment's speaker as analysts see it: the speaker's name, else its id
+    (``services.store.edits_repo.reindex``); so a segment is the voice's when its speaker is the name or
+    the id of a speaker of its task linked to the voice.
+    """
+    label = aliased(SpeakerLabel)
+    linked = (
+        select(VoiceMatch.task_id)
+        .outerjoin(label, (label.task_id == VoiceMatch.task_id) & (label.speaker_id == VoiceMatch.speaker_id))
+        .where(
+            VoiceMatch.task_id == segments.task_id,
+            VoiceMatch.voice_id == voice_id,
+            VoiceMatch.state != REJECTED,
+            segments.speaker == func.coalesce(label.name, VoiceMatch.speaker_id),
+        )
+    )
+    return linked.exists()
 
 
 class SortColumns(NamedTuple):

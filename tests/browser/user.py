@@ -119,3 +119,17 @@ def player(page: Page) -> Frame:
     assert frame is not None, "the player's frame has no document"
     frame.wait_for_selector("#audio", state="attached", timeout=PAGE_TIMEOUT_MS)  # its page has loaded
     return frame
+
+
+def confirm_voice(page: Page, name: str) -> str:
+    """Speakers tab → "<name>? (similar voice …)" → Confirm; returns the id of the speaker it named."""
+    page.get_by_role("tab", name="Speakers").click()
+    expect(page.get_by_text(f"{name}? (similar voice")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    box = page.locator("[class*='st-key-task_voice_yes_']")
+    expect(box).to_have_count(1)  # one voice, one speaker of the recording
+    found = re.search(r"st-key-task_voice_yes_(\S+)", box.get_attribute("class") or "")
+    assert found, box.get_attribute("class")
+    box.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text(f"{found[1]} is {name}.")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    settled(page)
+    return found[1]
