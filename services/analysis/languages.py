@@ -124,3 +124,14 @@ def language_name(code: str | None) -> str:
 def is_english_only(model_name: str) -> bool:
     """True for Whisper's English-only models (``tiny.en``, ``base.en``, ...)."""
     return model_name.endswith(".en")
+
+
+def language_choices() -> list[str]:
+    """What a language picker offers: ``auto``, English, then every other language by name."""
+    others = sorted((code for code in WHISPER_LANGUAGES if code != "en"), key=lambda code: WHISPER_LANGUAGES[code])
+    return [AUTO, "en", *others]
+
+
+def choice_label(code: str) -> str:
+    """A picker's label: "Auto (detect)" or the language's name."""
+    return "Auto (detect)" if code == AUTO else language_name(code)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from services.analysis.languages import AUTO, WHISPER_LANGUAGES
+from services.analysis.languages import AUTO, WHISPER_LANGUAGES, is_english_only, language_name
 from services.errors import InvalidOptions
 
 SPEAKER_LIMIT = 20
@@ -109,3 +109,17 @@ def parse_language(value: object) -> str | None:
         f"Unknown language {shown!r}: use a Whisper language code such as en, de, fr or es "
         "(or its English name), or auto to detect it."
     )
+
+
+def check_language_for_model(language: str | None, model_size: str) -> None:
+    """Refuse, before any work, a language the configured model cannot transcribe.
+
+    Raises:
+        InvalidOptions: another language than English with an English-only model (``tiny.en``).
+    """
+    if language not in (None, "en") and is_english_only(model_size):
+        raise InvalidOptions(
+            f"The configured Whisper model {model_size!r} knows only English, so it cannot transcribe "
+            f"{language_name(language)}. Ask the administrator to set WHISPER_MODEL_SIZE=base (multilingual), "
+            "or choose Auto or English."
+        )
