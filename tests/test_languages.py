@@ -291,3 +291,13 @@ def test_the_cli_takes_a_language(data: Path) -> None:
     done = cli("--language", "en", "--format", "json")
     assert done.returncode == 0, done.stderr
     assert {s["language"] for s in json.loads(done.stdout)["segments"]} == {"en"}
+
+
+def test_the_analyze_page_offers_auto_english_then_every_language_by_name() -> None:
+    at = app_test("app_pages/analyze.py")
+    at.run()
+    assert not at.exception, at.exception
+    picker = at.selectbox(key="analyze_language")
+    assert picker.options[:3] == ["Auto (detect)", "English", "Afrikaans"] and len(picker.options) == 100
+    assert picker.value == "auto" and "Type to search" in (picker.help or "")
+    assert "WHISPER_MODEL_SIZE=base" in (picker.help or "")  # the session's model is tiny.en

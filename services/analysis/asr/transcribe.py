@@ -205,7 +205,11 @@ class FasterWhisperEngine:
         c = self.config
         if c.models_dir is None or not model_packages.installed() or not speech:
             return None
-        checker = _load_model(str(model_packages.model_dir(c.models_dir)), c.device, c.compute_type, c.cpu_threads)
+        try:
+            folder = model_packages.model_dir(c.models_dir)
+        except ModelNotAvailable:
+            return None  # a damaged base install must not fail an English task; only the check is lost
+        checker = _load_model(str(folder), c.device, c.compute_type, c.cpu_threads)
         sample = language_plan.spread(language_plan.windows(speech))
         return language_plan.foreign_language(language_plan.detect_all(sample, _detector(checker, audio)))
 
