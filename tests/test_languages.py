@@ -143,7 +143,7 @@ def test_the_language_list_is_whispers_and_the_picker_starts_with_auto_and_engli
 
 
 def test_the_plan_joins_windows_of_one_language_and_unsure_windows_follow_their_neighbours() -> None:
-    assert language_plan.windows([(0.0, 40.0), (41.0, 45.0)]) == [
+    assert language_plan.windows([(0.0, 40.0), (41.0, 45.0)], 15.0) == [
         (0.0, 40 / 3), (40 / 3, 80 / 3), (80 / 3, 40.0), (41.0, 45.0)
     ]  # fmt: skip
     detections = [Detection(0, 10, "en", 0.99), Detection(10, 20, "nl", 0.3), Detection(20, 30, "de", 0.97),
@@ -153,6 +153,23 @@ def test_the_plan_joins_windows_of_one_language_and_unsure_windows_follow_their_
     assert language_plan.foreign_language(detections) == "de"
     assert language_plan.foreign_language(detections[:2]) is None  # unsure: no notice
     assert language_plan.spread(list(range(20)), 4) == [0, 6, 13, 19]
+
+
+def test_a_chunk_detected_without_confidence_is_looked_at_again_window_by_window() -> None:
+    asked: list[tuple[float, float]] = []
+
+    def detect(start: float, end: float) -> tuple[str, float]:
+        """English before 40 s, German after; a stretch holding both is unsure, as Whisper is (0.60 measured)."""
+        asked.append((start, end))
+        language = "en" if (start + end) / 2 < 40 else "de"
+        return language, (0.6 if start < 40 < end else 0.99)
+
+    runs = language_plan.plan([(0.0, 25.0), (27.0, 57.0), (58.0, 70.0)], detect)
+    # The chunk 27-57 s holds the switch: it is looked at again in 10 s windows, and the window holding
+    # the switch goes with the language it hears most, so the switch is found within one window.
+    assert [(r.language, r.regions) for r in runs] == [("en", ((0.0, 25.0), (27.0, 37.0))),
+                                                       ("de", ((37.0, 57.0), (58.0, 70.0)))]  # fmt: skip
+    assert asked == [(0.0, 25.0), (27.0, 57.0), (27.0, 37.0), (37.0, 47.0), (47.0, 57.0), (58.0, 70.0)]
 
 
 # --- detection and the mixed recording -------------------------------------------------------------
