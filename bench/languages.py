@@ -77,7 +77,7 @@ ROWS = {
     "tiny": ("tiny.en, Auto (base checks 6 windows)", "tiny.en", None),
     "tiny-en": ("tiny.en, language en (no check)", "tiny.en", "en"),
     "base-en": ("base, language en", "base", "en"),
-    "base": ("base, Auto (detected per window)", "base", None),
+    "base": ("base, Auto (detected per chunk)", "base", None),
 }
 """The speed rows: label, WHISPER_MODEL_SIZE, language option."""
 
