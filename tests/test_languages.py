@@ -10,6 +10,7 @@ the test names a distribution that is not installed, which is what ``importlib.m
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pathlib import Path
 import httpx
 import jiwer
 import pytest
+from docx import Document
 
 from bench.corpus import LICENSE_END_S, LICENSE_TEXT
 from services.analysis.asr import language_plan, model_packages
@@ -197,10 +199,14 @@ def test_each_segment_carries_its_language_in_the_result_and_the_exports(mixed: 
         assert text.index("[en] ") < text.index("[de] ")
     assert "\\[de\\] " in str(render(mixed, "md"))  # Markdown escapes the brackets; it shows [de]
     docx = render(mixed, "docx")
-    assert isinstance(docx, bytes) and docx[:2] == b"PK"
+    assert isinstance(docx, bytes)
+    paragraphs = [p.text for p in Document(io.BytesIO(docx)).paragraphs]
+    assert sum(p.startswith("[en] ") for p in paragraphs) == 1 and sum(p.startswith("[de] ") for p in paragraphs) == 1
     old = AnalysisResult.from_dict({**stored, "segments": [{k: v for k, v in s.items() if k != "language"}
                                                           for s in stored["segments"]]})  # fmt: skip
     assert old.languages == (mixed.language,) and "[en]" not in str(render(old, "srt"))
+    assert {s["language"] for s in json.loads(render(old, "json"))["segments"]} == {None}
+    assert AnalysisResult.from_dict(json.loads(render(old, "json"))) == old
 
 
 def test_a_chosen_language_is_used_without_detection(data: Path, models_dir: Path) -> None:

@@ -136,7 +136,12 @@ def to_vtt(result: AnalysisResult, file_id: str = "") -> str:
 
 
 def to_json(result: AnalysisResult, file_id: str = "") -> str:
-    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+    """The result schema; every segment has its ``language`` (null in results stored before segments
+    carried one: their language is the result's ``language``)."""
+    data = result.to_dict()
+    for segment in data["segments"]:
+        segment.setdefault("language", None)
+    return json.dumps(data, ensure_ascii=False, indent=2)
 
 
 def to_rttm(result: AnalysisResult, file_id: str = "recording") -> str:
