@@ -1,4 +1,4 @@
-"""Which language each stretch of speech is in: windows, one detection each, runs of one language.
+"""Which language each stretch of speech is in: chunks (windows when unsure), one detection each, runs.
 
 Whisper decodes a 30-second chunk in one language, and faster-whisper detects the language once per
 call. A recording that switches language (an English passage, then a German one) would come back

