@@ -38,8 +38,9 @@ MIN_PROBABILITY = 0.5
 """A window detected with less probability takes its neighbours' language. Measured on
 ``multilingual.mp3`` with ``base``: every 5-second window of either language scored 0.968 or more."""
 CHECK_WINDOWS = 6
-"""An English-only model cannot transcribe another language; to tell the user, this many windows,
-spread over the recording, are checked with the multilingual model (a few seconds, not a full pass)."""
+"""An English-only model cannot transcribe another language; to tell the user, this many chunks of
+speech (up to 30 s each), spread over the recording, are checked with the multilingual model: one
+encoder pass each, ~4 s of CPU on 10 minutes (docs/BENCHMARKS.md), one pass for a short recording."""
 
 
 @dataclass(frozen=True)

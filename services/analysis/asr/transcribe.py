@@ -210,7 +210,7 @@ class FasterWhisperEngine:
         except ModelNotAvailable:
             return None  # a damaged base install must not fail an English task; only the check is lost
         checker = _load_model(str(folder), c.device, c.compute_type, c.cpu_threads)
-        sample = language_plan.spread(language_plan.windows(speech))
+        sample = language_plan.spread([(c.start, c.end) for c in pack_chunks(speech)])  # one encoder pass each
         return language_plan.foreign_language(language_plan.detect_all(sample, _detector(checker, audio)))
 
     def _sequential(self, audio: np.ndarray, on_progress: ProgressFn | None, language: str | None) -> list[Segment]:
