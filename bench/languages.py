@@ -74,7 +74,7 @@ def mixed_section(models_dir: str) -> None:
 
 
 ROWS = {
-    "tiny": ("tiny.en, Auto (base checks 6 windows)", "tiny.en", None),
+    "tiny": ("tiny.en, Auto (base checks 6 chunks)", "tiny.en", None),
     "tiny-en": ("tiny.en, language en (no check)", "tiny.en", "en"),
     "base-en": ("base, language en", "base", "en"),
     "base": ("base, Auto (detected per chunk)", "base", None),
