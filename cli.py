@@ -1,7 +1,7 @@
 """FastAudio on the command line.
 
 python -m cli analyze FILE [--format json|rttm|srt|vtt|txt|md|csv|docx] [--num-speakers N]   in-process
-    [--speaker-names "Alice, Bob"] [--mark-unsure]      (also for submit)
+    [--speaker-names "Alice, Bob"] [--mark-unsure] [--language de|auto]      (also for submit)
 python -m cli submit FILE [--wait] [--format ...]     via the queue; stdout: the task id (with --wait: the result)
 python -m cli status TASK_ID
 python -m cli run                                                                      make run
@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from services.analysis.options import AnalysisOptions
+from services.analysis.options import AnalysisOptions, check_language_for_model
 from services.config import get_settings
 from services.errors import FastAudioError
 from services.results.edits import Edits, apply_edits
@@ -27,9 +27,12 @@ from services.store.task_views import TaskView
 
 
 def _options(args: argparse.Namespace) -> AnalysisOptions:
-    return AnalysisOptions(
-        num_speakers=args.num_speakers, min_speakers=args.min_speakers, max_speakers=args.max_speakers
-    )
+    options = AnalysisOptions(
+        num_speakers=args.num_speakers, min_speakers=args.min_speakers, max_speakers=args.max_speakers,
+        language=args.language,
+    )  # fmt: skip
+    check_language_for_model(options.language, get_settings().whisper_model_size)
+    return options
 
 
 def _progress_line(stage: str, percent: int) -> None:
@@ -158,6 +161,10 @@ def parser() -> argparse.ArgumentParser:
             "--speaker-names", metavar='"ALICE, BOB"',
             help="names in order of first appearance: the first speaker heard gets the first name",
         )  # fmt: skip
+        sp.add_argument(
+            "--language",
+            help="the language spoken: a Whisper code (en, de, ...) or name; auto (the default) detects it",
+        )
         sp.add_argument("--mark-unsure", action="store_true", help="txt, md, docx: write unsure words as [word?]")
 
     a = sub.add_parser("analyze", help="analyse a file in this process and print the result")

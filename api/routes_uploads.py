@@ -25,7 +25,7 @@ from api.deps import app_context
 from api.errors import error_responses, status_for
 from api.params import whole_number
 from api.schemas import ErrorOut, SubmissionOut
-from services.analysis.options import SPEAKER_LIMIT, AnalysisOptions
+from services.analysis.options import SPEAKER_LIMIT, AnalysisOptions, check_language_for_model
 from services.jobs.callback_url import check_callback_url
 from services.jobs.submissions import ANALYZE, VAD_RECORDING, submit
 from services.results.names import MAX_FIELD_LENGTH, MAX_NAME_LENGTH, MAX_NAMES, Names, parse_speaker_names
@@ -53,6 +53,15 @@ CallbackUrl = Annotated[
     ),
 ]
 SpeakerCount = Annotated[Annotated[int, Field(ge=1, le=SPEAKER_LIMIT)] | None, BeforeValidator(_unset), Form()]
+Language = Annotated[
+    str | None,
+    Form(
+        max_length=40,
+        description="the language spoken: a Whisper code (`en`, `de`, `fr`, ...) or its English name; "
+        "empty or `auto` to detect it (per stretch of speech: a recording may switch language). "
+        "Another language than English needs WHISPER_MODEL_SIZE=base; an unknown one is a 422.",
+    ),
+]
 
 # A failed-at-upload task answers with its SubmissionOut; a request refused before that with an ErrorOut.
 RESPONSES: dict[int | str, dict[str, object]] = {
@@ -74,10 +83,15 @@ RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 def speaker_options(
-    num_speakers: SpeakerCount = None, min_speakers: SpeakerCount = None, max_speakers: SpeakerCount = None
+    num_speakers: SpeakerCount = None,
+    min_speakers: SpeakerCount = None,
+    max_speakers: SpeakerCount = None,
+    language: Language = None,
 ) -> AnalysisOptions:
-    """The speaker options of the form (all optional); contradicting ones are a 422."""
-    return AnalysisOptions(num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers)
+    """The speaker and language options of the form (all optional); contradicting or unknown ones are a 422."""
+    return AnalysisOptions(
+        num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers, language=language
+    )
 
 
 def speaker_names(
@@ -104,6 +118,7 @@ def _submit(
     callback_url: str | None,
     names: Names = (),
 ) -> JSONResponse:
+    check_language_for_model(options.language, ctx.settings.whisper_model_size)  # InvalidOptions: 422, no task
     if callback_url:
         check_callback_url(callback_url, ctx.settings)  # InvalidCallbackUrl: 422 before any task exists
     submission = submit(

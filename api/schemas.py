@@ -54,6 +54,9 @@ class SegmentOut(BaseModel):
     overlap: list[str] = Field(
         default=[], description="other speakers talking during this segment (its words are the dominant speaker's)"
     )
+    language: str | None = Field(
+        default=None, description="the Whisper code of the language this segment was transcribed in (`en`, `de`)"
+    )
 
 
 class SpeakerOut(BaseModel):
@@ -94,6 +97,12 @@ class ResultOut(BaseModel):
     turns: list[TurnOut] = []
     text: str
     timings: dict[str, float] = {}
+    languages: list[str] = Field(default=[], description="the languages of the segments, in order of appearance")
+    detected_language: str | None = Field(
+        default=None,
+        description="a language detection heard that the model could not transcribe (an English-only model "
+        "on German speech); the task page shows a notice",
+    )
 
 
 class MatchOut(BaseModel):

@@ -9,7 +9,8 @@ from datetime import datetime
 
 import streamlit as st
 
-from services.analysis.options import SPEAKER_LIMIT, AnalysisOptions
+from services.analysis.languages import choice_label, is_english_only, language_choices
+from services.analysis.options import SPEAKER_LIMIT, AnalysisOptions, check_language_for_model
 from services.errors import InvalidOptions
 from services.jobs.submissions import ANALYZE, VAD_RECORDING, submit
 from services.results.names import MAX_FIELD_LENGTH, parse_speaker_names
@@ -91,7 +92,7 @@ mode = st.radio(
     horizontal=True,
     key="analyze_speaker_mode",
 )
-options_input: dict[str, int] = {}
+options_input: dict[str, int | str] = {}
 if mode == "I know how many":
     options_input["num_speakers"] = st.number_input(
         "Number of speakers", 1, SPEAKER_LIMIT, 2, key="analyze_num_speakers"
@@ -100,6 +101,22 @@ elif mode == "Between…":
     low, high = st.columns(2)
     options_input["min_speakers"] = low.number_input("At least", 1, SPEAKER_LIMIT, 1, key="analyze_min_speakers")
     options_input["max_speakers"] = high.number_input("At most", 1, SPEAKER_LIMIT, 4, key="analyze_max_speakers")
+
+english_only = is_english_only(ctx.settings.whisper_model_size)
+options_input["language"] = st.selectbox(
+    "Language",
+    language_choices(),
+    format_func=choice_label,
+    key="analyze_language",
+    help="Auto detects the language of each stretch of speech, so a recording may switch language. "
+    "Type to search."
+    + (
+        f" The configured model ({ctx.settings.whisper_model_size}) knows only English: other languages need "
+        "WHISPER_MODEL_SIZE=base (README, Languages)."
+        if english_only
+        else ""
+    ),
+)
 
 names_input = st.text_input(
     "Speaker names (optional)",
@@ -113,7 +130,8 @@ names_input = st.text_input(
 
 if st.button("Analyze", type="primary", disabled=not inputs, key="analyze_submit"):
     try:
-        options = AnalysisOptions(**options_input)
+        options = AnalysisOptions(**options_input)  # type: ignore[arg-type]
+        check_language_for_model(options.language, ctx.settings.whisper_model_size)
         names = parse_speaker_names(names_input)
     except InvalidOptions as exc:
         st.error(plain(exc))

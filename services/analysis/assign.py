@@ -87,6 +87,7 @@ def assign_speakers(segments: Sequence[Segment], turns: Sequence[SpeakerTurn]) -
                     text=join_text(w.word for w in words),
                     words=words,
                     speaker=speaker,
+                    language=segment.language,
                 )
             )
         previous = labelled[-1][1]

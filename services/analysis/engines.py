@@ -49,6 +49,7 @@ def make_transcriber(settings: Settings) -> Transcriber:
             beam_size=settings.whisper_beam_size,
             mode=settings.whisper_mode,
             batch_size=settings.whisper_batch_size or (16 if device == "cuda" else 4),
+            models_dir=settings.models_dir,
         )
     )
 

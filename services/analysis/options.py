@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from services.analysis.languages import AUTO, WHISPER_LANGUAGES, is_english_only, language_name
 from services.errors import InvalidOptions
 
 SPEAKER_LIMIT = 20
@@ -51,17 +52,23 @@ class SpeakerOptions:
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """What a user can choose for one analysis."""
+    """What a user can choose for one analysis.
+
+    ``language``: a Whisper language code (``de``), or None to detect it; ``"auto"``, upper case and
+    spaces are accepted and normalised (``parse_language``).
+    """
 
     num_speakers: int | None = None
     min_speakers: int | None = None
     max_speakers: int | None = None
+    language: str | None = None
 
     def __post_init__(self) -> None:
         try:
             self.speaker_options()
         except ValueError as exc:
             raise InvalidOptions(str(exc)) from exc
+        object.__setattr__(self, "language", parse_language(self.language))
 
     def speaker_options(self) -> SpeakerOptions:
         return SpeakerOptions(self.num_speakers, self.min_speakers, self.max_speakers)
@@ -72,7 +79,47 @@ class AnalysisOptions:
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> AnalysisOptions:
         data = data or {}
-        return cls(**{k: (int(v) if v is not None else None) for k, v in data.items() if k in _OPTION_FIELDS})
+        counts = {k: (int(v) if v is not None else None) for k, v in data.items() if k in _OPTION_FIELDS}
+        return cls(**counts, language=data.get("language"))
 
 
 _OPTION_FIELDS = ("num_speakers", "min_speakers", "max_speakers")
+
+
+def parse_language(value: object) -> str | None:
+    """A Whisper language code from what a user typed, or None for "detect it".
+
+    Accepts a code (``de``), its English name (``German``), ``auto`` or nothing, in any case.
+
+    Raises:
+        InvalidOptions: not a language Whisper knows.
+    """
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text in ("", AUTO):
+        return None
+    if text in WHISPER_LANGUAGES:
+        return text
+    for code, name in WHISPER_LANGUAGES.items():
+        if name.lower() == text:
+            return code
+    shown = str(value)[:40]
+    raise InvalidOptions(
+        f"Unknown language {shown!r}: use a Whisper language code such as en, de, fr or es "
+        "(or its English name), or auto to detect it."
+    )
+
+
+def check_language_for_model(language: str | None, model_size: str) -> None:
+    """Refuse, before any work, a language the configured model cannot transcribe.
+
+    Raises:
+        InvalidOptions: another language than English with an English-only model (``tiny.en``).
+    """
+    if language not in (None, "en") and is_english_only(model_size):
+        raise InvalidOptions(
+            f"The configured Whisper model {model_size!r} knows only English, so it cannot transcribe "
+            f"{language_name(language)}. Ask the administrator to set WHISPER_MODEL_SIZE=base (multilingual), "
+            "or choose Auto or English."
+        )

@@ -274,11 +274,16 @@ def analyze(
         with _Alongside(stages, "diarize", lambda report: diarizer.embed(
             audio, on_progress=report, speech_probs=probs, channels=channels
         )) as embedding:  # fmt: skip
-            transcript = stages.run("transcribe", lambda report: transcriber.transcribe(audio, report, speech=speech))
+            transcript = stages.run(
+                "transcribe",
+                lambda report: transcriber.transcribe(audio, report, speech=speech, language=options.language),
+            )
             embeddings = embedding.result()
         turns = stages.run("cluster", lambda _report: diarizer.assign(embeddings, speakers, words=transcript.words))
     else:
-        transcript = stages.run("transcribe", lambda report: transcriber.transcribe(audio, report, speech=speech))
+        transcript = stages.run(
+            "transcribe", lambda report: transcriber.transcribe(audio, report, speech=speech, language=options.language)
+        )
         turns = stages.run(
             "diarize",
             lambda report: diarizer.diarize(
@@ -328,4 +333,5 @@ def assemble(
         turns=tuple(turns),
         timings=dict(timings or {}),
         speaker_count=count,
+        detected_language=transcript.detected_language,
     )

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from services.results import confidence
 from services.results.text_safety import field_token, one_line, spreadsheet_cell, srt_text, vtt_text
@@ -51,16 +51,35 @@ def short_clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def speaker_turns(result: AnalysisResult) -> list[Segment]:
-    """Consecutive segments of one speaker joined into one block, as a reader wants them."""
-    blocks: list[Segment] = []
+def language_marked(result: AnalysisResult) -> list[Segment]:
+    """The segments, each one where the language changes starting with its code (``[de] ``).
+
+    Only a result in more than one language is marked (its first segment too, so a reader knows
+    where each language starts); a result in one language is returned as it is.
+    """
+    if len(result.languages) < 2:
+        return list(result.segments)
+    marked, previous = [], None
     for seg in result.segments:
-        if blocks and blocks[-1].speaker == seg.speaker:
-            last = blocks[-1]
+        language = seg.language or result.language
+        changed = language != previous
+        marked.append(replace(seg, text=f"[{language}] {seg.text}") if changed else seg)
+        previous = language
+    return marked
+
+
+def speaker_turns(result: AnalysisResult) -> list[Segment]:
+    """Consecutive segments of one speaker (and language) joined into one block, as a reader wants them.
+
+    A block where the language changes starts with its code (``language_marked``).
+    """
+    blocks: list[Segment] = []
+    for seg in language_marked(result):
+        last = blocks[-1] if blocks else None
+        if last is not None and last.speaker == seg.speaker and (last.language or "") == (seg.language or ""):
             text = f"{last.text} {seg.text}".strip()
-            blocks[-1] = Segment(
-                last.start, seg.end, text, last.words + seg.words, seg.speaker, last.edited or seg.edited
-            )
+            blocks[-1] = replace(last, end=seg.end, text=text, words=last.words + seg.words,
+                                 edited=last.edited or seg.edited)  # fmt: skip
         else:
             blocks.append(seg)
     return blocks
@@ -101,14 +120,14 @@ def _cue_text(result: AnalysisResult, seg: Segment) -> str:
 def to_srt(result: AnalysisResult, file_id: str = "") -> str:
     cues = [
         f"{i}\n{clock(s.start, sep=',')} --> {clock(s.end, sep=',')}\n{_cue_text(result, s)}\n"
-        for i, s in enumerate(result.segments, start=1)
+        for i, s in enumerate(language_marked(result), start=1)
     ]
     return "\n".join(cues)
 
 
 def to_vtt(result: AnalysisResult, file_id: str = "") -> str:
     cues = []
-    for s in result.segments:
+    for s in language_marked(result):
         name = result.speaker_name(s.speaker)
         # The voice span's name and the text are escaped: a ">" in a name would close the tag early.
         text = f"<v {vtt_text(name)}>{vtt_text(s.text)}" if name else vtt_text(s.text)
@@ -117,7 +136,12 @@ def to_vtt(result: AnalysisResult, file_id: str = "") -> str:
 
 
 def to_json(result: AnalysisResult, file_id: str = "") -> str:
-    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+    """The result schema; every segment has its ``language`` (null in results stored before segments
+    carried one: their language is the result's ``language``)."""
+    data = result.to_dict()
+    for segment in data["segments"]:
+        segment.setdefault("language", None)
+    return json.dumps(data, ensure_ascii=False, indent=2)
 
 
 def to_rttm(result: AnalysisResult, file_id: str = "recording") -> str:

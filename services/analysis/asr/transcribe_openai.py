@@ -173,9 +173,17 @@ class OpenAIWhisperEngine:
         return _load_model(str(self.checkpoint), self.config.model_size, self.config.device)
 
     def transcribe(
-        self, audio: np.ndarray, on_progress: ProgressFn | None = None, *, speech: Sequence[Region] | None = None
+        self,
+        audio: np.ndarray,
+        on_progress: ProgressFn | None = None,
+        *,
+        speech: Sequence[Region] | None = None,
+        language: str | None = None,
     ) -> Transcript:
-        """Transcribe the whole recording (openai-whisper finds speech itself; ``speech`` is not used)."""
+        """Transcribe the whole recording (openai-whisper finds speech itself; ``speech`` is not used).
+
+        ``language`` None: openai-whisper detects one language for the whole recording.
+        """
         import torch
         import whisper
 
@@ -190,8 +198,11 @@ class OpenAIWhisperEngine:
                 beam_size=self.config.beam_size,
                 word_timestamps=True,
                 condition_on_previous_text=True,
+                language=language,
             )
-        segments = tuple(_segment(piece) for piece in out["segments"] if str(piece["text"]).strip())
+        segments = tuple(
+            _segment(piece, str(out["language"])) for piece in out["segments"] if str(piece["text"]).strip()
+        )
         return Transcript(
             language=str(out["language"]),
             segments=segments,
@@ -201,7 +212,7 @@ class OpenAIWhisperEngine:
         )
 
 
-def _segment(piece: dict[str, Any]) -> Segment:
+def _segment(piece: dict[str, Any], language: str) -> Segment:
     words = tuple(
         Word(
             start=float(w["start"]),
@@ -212,4 +223,5 @@ def _segment(piece: dict[str, Any]) -> Segment:
         for w in piece.get("words") or ()
         if str(w["word"]).strip()
     )
-    return Segment(start=float(piece["start"]), end=float(piece["end"]), text=str(piece["text"]).strip(), words=words)
+    text = str(piece["text"]).strip()
+    return Segment(start=float(piece["start"]), end=float(piece["end"]), text=text, words=words, language=language)
