@@ -151,6 +151,16 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "c
         time.sleep(interval)
 
 
+def final_task(api: httpx.Client, poll_url: str, timeout: float = 300) -> dict:  # type: ignore[type-arg]
+    """GET a task until it is ``completed`` or ``failed`` and return it; fail the test after ``timeout`` s."""
+
+    def ended() -> dict | None:  # type: ignore[type-arg]
+        task = api.get(poll_url).json()
+        return task if task["status"] in ("completed", "failed") else None
+
+    return wait_for(ended, timeout, interval=0.3, message=f"{poll_url} to end")  # type: ignore[no-any-return]
+
+
 def child_env(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(overrides)

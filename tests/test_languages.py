@@ -38,7 +38,7 @@ from services.results.exports import render
 from services.results.languages import language_notice, languages_label
 from services.runtime.context import AppContext
 from services.schema import SAMPLE_RATE, AnalysisResult
-from tests.helpers import ROOT, api_client, app_test, child_env, normalize, shown
+from tests.helpers import ROOT, api_client, app_test, child_env, final_task, normalize, shown
 
 GERMAN_WORDS = ("genehmigung", "kopien", "bedingungen")
 """Words of the German licence text that only a German transcription writes."""
@@ -285,21 +285,9 @@ def test_the_api_takes_a_language_and_refuses_what_the_model_cannot_do(api: http
     assert german.status_code == 422 and "WHISPER_MODEL_SIZE=base" in german.text
     english = post("English")
     assert english.status_code == 202, english.text
-    deadline_task = _wait(api, english.json()["poll_url"])
+    deadline_task = final_task(api, english.json()["poll_url"])
     assert deadline_task["status"] == "completed", deadline_task["error"]
     assert {s["language"] for s in deadline_task["result"]["segments"]} == {"en"}
-
-
-def _wait(api: httpx.Client, poll_url: str, timeout: float = 300) -> dict:  # type: ignore[type-arg]
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = api.get(poll_url).json()
-        if task["status"] in ("completed", "failed"):
-            return task  # type: ignore[no-any-return]
-        time.sleep(0.3)
-    raise AssertionError(f"not final after {timeout} s")
 
 
 def test_the_cli_takes_a_language(data: Path) -> None:

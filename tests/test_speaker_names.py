@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -31,7 +30,7 @@ from services.results.names import (
 from services.results.stats import conversation_stats
 from services.runtime.context import AppContext
 from services.schema import AnalysisResult
-from tests.helpers import ROOT, api_client, app_test, child_env
+from tests.helpers import ROOT, api_client, app_test, child_env, final_task
 from ui.rerun import names_given_again, what_resets
 
 
@@ -137,23 +136,13 @@ def api(environment: dict[str, str], worker, tmp_path_factory: pytest.TempPathFa
         yield client
 
 
-def _wait(api: httpx.Client, poll_url: str, timeout: float = 300) -> dict:  # type: ignore[type-arg]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = api.get(poll_url).json()
-        if task["status"] in ("completed", "failed"):
-            return task  # type: ignore[no-any-return]
-        time.sleep(0.3)
-    raise AssertionError(f"not final after {timeout} s")
-
-
 def test_the_api_names_speakers_in_order_of_first_appearance(api: httpx.Client, data: Path) -> None:
     with open(data / "sample.wav", "rb") as f:
         answer = api.post(
             "/analyze", files={"file": ("sample.wav", f, "audio/wav")}, data={"speaker_names": "Alice, Bob, Carol"}
         )
     assert answer.status_code == 202, answer.text
-    task = _wait(api, answer.json()["poll_url"])
+    task = final_task(api, answer.json()["poll_url"])
     assert task["status"] == "completed", task["error"]
     first, second = _first_heard(task["result"])
     names = {s["id"]: s["name"] for s in task["edited_result"]["speakers"]}
