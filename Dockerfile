@@ -24,7 +24,7 @@ USER fastaudio
 EXPOSE 8000 8501 5555
 # All-in-one (Redis embedded if REDIS_URL does not answer, a worker, the pages, the API). It listens on
 # 0.0.0.0 inside the container, so it refuses to start without a sign-in: pass PAGES_USERS (from
-# `python -m cli hash-password NAME`), or ALLOW_OPEN_PAGES=true with the port published on 127.0.0.1 only
+# `python -m cli hash-password NAME`), or PUBLISHED_ADDRESS=127.0.0.1 with the port published on 127.0.0.1 only
 # (docker run -p 127.0.0.1:8501:8501 ...). See docs/RELIABILITY.md, "Security".
 CMD ["python", "-m", "cli", "run", "--address", "0.0.0.0"]
 

@@ -100,6 +100,11 @@ class Settings(BaseSettings):
         default=False,
         description="serve the pages without sign-in on a non-local address (only behind a sign-in proxy)",
     )
+    published_address: str = Field(
+        default="",
+        description="the host address a container's pages port is published on (the compose file sets it); "
+        "a loopback address counts as local",
+    )
     sign_in_max_failures_per_user: int = 5
     sign_in_max_failures_per_client: int = 20
     sign_in_window_seconds: int = Field(default=900, description="failed sign-ins are counted over this long")

@@ -87,12 +87,16 @@ def test_exposure_needs_a_sign_in_beyond_localhost() -> None:
     assert exposure_problem("0.0.0.0", passwords=True, oidc=False, allow_open=False) is None
     assert exposure_problem("0.0.0.0", passwords=False, oidc=True, allow_open=False) is None
     assert exposure_problem("0.0.0.0", passwords=False, oidc=False, allow_open=True) is None
+    # in a container: a port published on loopback keeps the pages local; published further, it does not
+    assert exposure_problem("0.0.0.0", passwords=False, oidc=False, allow_open=False, published="127.0.0.1") is None
+    for published in ("0.0.0.0", "192.168.1.20", ""):
+        assert exposure_problem("0.0.0.0", passwords=False, oidc=False, allow_open=False, published=published)
 
 
 def _serve(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``python -m ui.serve`` as the Dockerfile and compose start it; a refusal exits at once."""
     environment = child_env(**env)
-    for key in ("PAGES_USERS", "PAGES_USERS_FILE", "ALLOW_OPEN_PAGES", "STREAMLIT_SERVER_ADDRESS"):
+    for key in ("PAGES_USERS", "PAGES_USERS_FILE", "ALLOW_OPEN_PAGES", "PUBLISHED_ADDRESS", "STREAMLIT_SERVER_ADDRESS"):
         if key not in env:
             environment.pop(key, None)
     command = [sys.executable, "-m", "ui.serve", *args, "--server.port", "1", "--server.headless", "true"]
@@ -109,6 +113,13 @@ def test_the_pages_refuse_a_public_address_without_sign_in() -> None:
         refused = _serve(*args)
         assert refused.returncode == 2 and "PAGES_USERS" in refused.stderr and "ALLOW_OPEN_PAGES" in refused.stderr
     assert _serve(STREAMLIT_SERVER_ADDRESS="0.0.0.0").returncode == 2
+    assert _serve("--server.address", "0.0.0.0", PUBLISHED_ADDRESS="0.0.0.0").returncode == 2  # compose, published
+    check = [sys.executable, "-c", "from ui.serve import exposure_check; print(exposure_check('0.0.0.0'))"]
+    local = subprocess.run(
+        check, cwd=ROOT, env={**_serve_env(), "PUBLISHED_ADDRESS": "127.0.0.1"}, capture_output=True, text=True,
+        timeout=60, check=True,
+    )  # fmt: skip
+    assert local.stdout.strip() == "None"  # the compose default: published on loopback only
     cli = subprocess.run(
         [sys.executable, "-m", "cli", "run", "--address", "0.0.0.0"], cwd=ROOT, env=_serve_env(), capture_output=True,
         text=True, timeout=60, check=False,
@@ -118,7 +129,7 @@ def test_the_pages_refuse_a_public_address_without_sign_in() -> None:
 
 def _serve_env() -> dict[str, str]:
     env = child_env()
-    for key in ("PAGES_USERS", "PAGES_USERS_FILE", "ALLOW_OPEN_PAGES"):
+    for key in ("PAGES_USERS", "PAGES_USERS_FILE", "ALLOW_OPEN_PAGES", "PUBLISHED_ADDRESS"):
         env.pop(key, None)
     return env
 

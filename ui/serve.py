@@ -45,7 +45,13 @@ def exposure_check(address: str) -> str | None:
         passwords = bool(password_users(settings))
     except SignInError as exc:
         return str(exc)
-    return exposure_problem(address, passwords=passwords, oidc=oidc_configured(), allow_open=settings.allow_open_pages)
+    return exposure_problem(
+        address,
+        passwords=passwords,
+        oidc=oidc_configured(),
+        allow_open=settings.allow_open_pages,
+        published=settings.published_address,
+    )
 
 
 def main() -> None:

@@ -167,9 +167,13 @@ def is_local(address: str) -> bool:
     return address in LOCAL_ADDRESSES or address.startswith("127.")
 
 
-def exposure_problem(address: str, *, passwords: bool, oidc: bool, allow_open: bool) -> str | None:
-    """Why the pages must not listen on ``address``: beyond this machine without any sign-in. None when fine."""
-    if is_local(address) or passwords or oidc or allow_open:
+def exposure_problem(address: str, *, passwords: bool, oidc: bool, allow_open: bool, published: str = "") -> str | None:
+    """Why the pages must not listen on ``address``: beyond this machine without any sign-in. None when fine.
+
+    ``published``: in a container, the host address its port is published on; a loopback one keeps the pages
+    on the host, whatever the container listens on.
+    """
+    if is_local(address) or (published and is_local(published)) or passwords or oidc or allow_open:
         return None
     where = f"address {address!r}" if address else "every network interface"
     return (
@@ -177,6 +181,7 @@ def exposure_problem(address: str, *, passwords: bool, oidc: bool, allow_open: b
         "edit and delete every task. Set one of:\n"
         "  PAGES_USERS=name:hash (make the hash with: python -m cli hash-password NAME), or PAGES_USERS_FILE=path;\n"
         "  an OpenID Connect provider in .streamlit/secrets.toml [auth] (Streamlit's st.login);\n"
-        "  ALLOW_OPEN_PAGES=true only when the port is published on 127.0.0.1 or behind a proxy that signs people in;\n"
+        "  PUBLISHED_ADDRESS=127.0.0.1 in a container whose port is published on 127.0.0.1 only;\n"
+        "  ALLOW_OPEN_PAGES=true only behind a proxy that signs people in;\n"
         "or listen on localhost (--address localhost)."
     )
