@@ -9,6 +9,8 @@ import av
 import numpy as np
 
 LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1"}
+CALL_LEVEL_DBFS = -26.0
+"""Where a telephone line's gain control puts speech (RMS), well inside the mu-law range."""
 
 
 def encode_audio(
@@ -66,3 +68,19 @@ def resample(audio: np.ndarray, src: int, dst: int) -> np.ndarray:
     """Linear-interpolation resampling, good enough to make test inputs at other rates."""
     n = round(len(audio) * dst / src)
     return np.interp(np.linspace(0, len(audio) - 1, n), np.arange(len(audio)), audio).astype(np.float32)
+
+
+def telephone_copy(source: Path, path: Path) -> Path:
+    """``source`` as a telephone line records it: 300-3400 Hz, 8 kHz, G.711 mu-law in a WAV file.
+
+    Made independently of ``services.analysis.phone_band`` (another filter, a real telephony codec), so a
+    test does not recognise a voice through the very function that made its input.
+    """
+    from scipy.signal import cheby1, resample_poly, sosfiltfilt
+
+    from services.analysis.audio import decode
+
+    narrow = resample_poly(decode(source).astype(np.float64), 1, 2)
+    band = sosfiltfilt(cheby1(6, 0.5, [300, 3400], btype="band", fs=8000, output="sos"), narrow)
+    band *= 10 ** (CALL_LEVEL_DBFS / 20) / max(float(np.sqrt(np.mean(band**2))), 1e-9)  # a line's gain control
+    return encode_audio(path, np.clip(band, -1, 1).astype(np.float32), 8000, "pcm_mulaw", fmt="wav")

@@ -11,20 +11,25 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.main import create_app
+from services.analysis.artifacts import Artifacts
 from services.analysis.options import AnalysisOptions
 from services.jobs.rediarize import run_rediarization
 from services.jobs.reruns import request_rediarization
+from services.jobs.voice_matching import prints_of
 from services.jobs.voice_naming import name_speaker, reject_voice
 from services.runtime.context import AppContext
+from services.schema import AnalysisResult
 from services.store.db import session_scope
 from services.store.models import SpeakerPrint, Voice, VoiceEmbedding, VoiceMatch
 from services.store.voices_repo import VoiceRepo
 from services.voices.matching import AUTO_THRESHOLD, SUGGEST_THRESHOLD
+from tests.media import telephone_copy
 from tests.tasks import analysed_with_voices
 
 
@@ -144,6 +149,58 @@ def test_a_different_person_gets_no_suggestion(
         assert _count(ctx, SpeakerPrint, task_id=task_id) >= 1
         assert library.links(task_id) == {}, other
         assert all(s["voice_id"] is None for s in _speakers(client, task_id).values())
+
+
+def test_a_voice_named_in_the_room_is_recognised_on_the_telephone(
+    client: TestClient,
+    ctx: AppContext,
+    library: VoiceRepo,
+    transcriber,
+    meeting: tuple[str, str],
+    tmp_path: Path,
+    data: Path,
+) -> None:  # type: ignore[no-untyped-def]
+    first, _ = meeting
+    for speaker, name in (("SPEAKER_00", "Alice"), ("SPEAKER_01", "Bob")):
+        client.put(f"/api/tasks/{first}/speakers/{speaker}", json={"name": name, "remember": True})
+    with session_scope(ctx.repo.engine) as session:
+        kept = session.scalars(select(VoiceEmbedding.phone_vector)).all()
+    assert len(kept) == 2 and all(v is not None and len(v) == 256 * 4 for v in kept)  # the telephone prints
+
+    # dev01 as a telephone line records it (8 kHz G.711, 300-3400 Hz): the same two people, on the phone.
+    telephone_copy(data / "dev01.wav", tmp_path / "dev01-phone.wav")
+    call = analysed_with_voices(ctx, tmp_path, transcriber, "dev01-phone.wav")
+    task = ctx.repo.require(call)
+    prints = prints_of(AnalysisResult.from_dict(task.result or {}), Artifacts.from_files(ctx.artifacts.load(call)))
+    assert len(prints) == 2 and all(p.narrowband and p.phone is not None for p in prints)
+    with session_scope(ctx.repo.engine) as session:
+        voices = library.library(session)
+    in_band = voices.scores(prints)
+    plain = voices.scores([replace(p, narrowband=False) for p in prints])  # as before telephone prints
+    named = {"Alice": "SPEAKER_00", "Bob": "SPEAKER_01"}
+    for p, band, before in zip(prints, in_band, plain, strict=True):
+        person = _person(ctx, call, p.speaker_id, data, "dev01")
+        (right,) = [i for i, n in enumerate(voices.names) if _person(ctx, first, named[n], data, "dev00") == person]
+        assert int(np.argmax(band)) == right, (p.speaker_id, band)  # the call's speaker is closest to its voice
+        assert band[right] > before[right] + 0.15 and band[right] > band[1 - right] + 0.03, (band, before)
+    for link in library.links(call).values():  # a suggestion, where one is made, names the right person
+        assert _person(ctx, call, link.speaker_id, data, "dev01") == _person(
+            ctx, first, named[link.name], data, "dev00"
+        )
+
+
+def _person(ctx: AppContext, task_id: str, speaker: str, data: Path, file_id: str) -> str:
+    """The reference speaker (``debug.development.rttm``) who talks most inside ``speaker``'s turns."""
+    result = ctx.repo.require(task_id).result or {}
+    mine = [(t["start"], t["end"]) for t in result["turns"] if t["speaker"] == speaker]
+    talk: dict[str, float] = {}
+    for line in (data / "debug.development.rttm").read_text().splitlines():
+        fields = line.split()
+        if fields[1] == file_id:
+            start, end = float(fields[3]), float(fields[3]) + float(fields[4])
+            shared = sum(max(0.0, min(end, b) - max(start, a)) for a, b in mine)
+            talk[fields[7]] = talk.get(fields[7], 0.0) + shared
+    return max(talk, key=lambda k: talk[k])
 
 
 def test_a_rejection_is_remembered_for_the_task_even_after_a_rerun(

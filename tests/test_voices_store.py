@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 
@@ -26,6 +27,7 @@ from services.store.task_query import TaskFilter
 from services.store.tasks_repo import TaskRepo
 from services.store.voices_repo import VoiceRepo
 from services.voices.matching import SUGGEST_THRESHOLD
+from services.voices.prints import SpeakerPrint as VoicePrint
 from tests.helpers import decode_reference
 from tests.postgres import temporary_database
 
@@ -131,3 +133,15 @@ def test_a_deleted_task_leaves_what_the_voice_learnt(
     assert _rows(repo, SpeakerPrint) == 0
     later = _complete(repo, voices, "dev01.wav", analyses["dev01.wav"])
     assert [link.name for link in voices.links(later).values()] == ["Alice"]  # still recognised
+
+
+def test_prints_of_another_voice_model_meet_no_voice(
+    stores: tuple[TaskRepo, EditsRepo, VoiceRepo], analyses: dict[str, tuple[dict[str, Any], Artifacts]]
+) -> None:
+    repo, edits, voices = stores
+    first = _complete(repo, voices, "dev00.wav", analyses["dev00.wav"])
+    name_speaker(first, "SPEAKER_00", "Alice", remember=True, repo=repo, edits=edits, voices=voices)
+    # SPEAKER_EMBEDDING_MODEL changed since: a 192-value print (e.g. CAM++) against resemblyzer's 256
+    other = VoicePrint("SPEAKER_00", np.ones(192, dtype=np.float32) / np.sqrt(192), 20.0)
+    with session_scope(repo.engine) as session:
+        assert voices.suggest_in(session, first, [other]) == []

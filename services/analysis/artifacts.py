@@ -20,8 +20,6 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from services.errors import RerunNotPossible
 from services.schema import Segment, Transcript
 
@@ -115,25 +113,11 @@ def _transcript(data: dict[str, Any]) -> Transcript:
 
 def _npz(e: SpeechEmbeddings) -> bytes:
     out = io.BytesIO()
-    np.savez(
-        out,
-        speech=np.asarray(e.speech, dtype=np.float64).reshape(-1, 2),
-        windows=np.asarray(e.windows, dtype=np.float64).reshape(-1, 2),
-        vectors=np.asarray(e.vectors, dtype=np.float32),
-        duration=np.float64(e.duration),
-        channels=np.int64(e.channels),
-    )
+    e.to_npz(out)
     return out.getvalue()
 
 
 def _embeddings(blob: bytes) -> SpeechEmbeddings:
     from services.analysis.diarization.diarize import SpeechEmbeddings
 
-    with np.load(io.BytesIO(blob), allow_pickle=False) as data:
-        return SpeechEmbeddings(
-            speech=tuple((float(a), float(b)) for a, b in data["speech"]),
-            windows=data["windows"].copy(),
-            vectors=data["vectors"].copy(),
-            duration=float(data["duration"]),
-            channels=int(data["channels"]) if "channels" in data else 1,
-        )
+    return SpeechEmbeddings.from_npz(io.BytesIO(blob))

@@ -10,6 +10,7 @@ when the worker builds the engine for a task, so that task fails with the reason
 from __future__ import annotations
 
 from services.analysis.asr.transcribe import FasterWhisperEngine, Transcriber, WhisperConfig, pick_device
+from services.analysis.diarization.phone_windows import PHONE_WINDOWS
 from services.analysis.pipeline import BuiltinDiarizer, Diarizer
 from services.config import Settings
 
@@ -70,12 +71,13 @@ def make_diarizer(settings: Settings) -> Diarizer:
         return PyannoteDiarizer(
             PyannoteConfig(pipeline=settings.pyannote_pipeline, token=token, device=_torch_device(settings.enable_gpu))
         )
+    phone = PHONE_WINDOWS if settings.voice_library else 0  # telephone prints only serve the voice library
     if settings.speaker_embedding_model is not None:
         from services.analysis.diarization.onnx_embedder import OnnxEmbedder
 
         model = OnnxEmbedder(settings.speaker_embedding_model, window=settings.speaker_embedding_window)
-        return BuiltinDiarizer(embedder=model)
-    return BuiltinDiarizer()
+        return BuiltinDiarizer(embedder=model, phone_windows=phone)
+    return BuiltinDiarizer(phone_windows=phone)
 
 
 def _torch_device(enable_gpu: bool) -> str:

@@ -27,7 +27,8 @@ from services.analysis.assign import assign_speakers, mark_overlaps
 from services.analysis.audio import decode_channels
 from services.analysis.channels import channels_are_distinct, embed_channels
 from services.analysis.diarization.diarize import SpeechEmbeddings, assign_turns, embed_speech
-from services.analysis.diarization.embedder import Embedder
+from services.analysis.diarization.embedder import Embedder, ResemblyzerEmbedder
+from services.analysis.diarization.phone_windows import PHONE_WINDOWS, with_phone_windows
 from services.analysis.options import AnalysisOptions, SpeakerOptions
 from services.analysis.turns import speakers_of
 from services.analysis.vad import asr_regions, speech_probabilities
@@ -95,10 +96,17 @@ class BuiltinDiarizer:
 
     name = "builtin"
 
-    def __init__(self, threads: int | None = 1, embedder: Embedder | None = None) -> None:
-        """``embedder``: the voice model (``services.analysis.diarization.embedder``); resemblyzer when None."""
+    def __init__(
+        self, threads: int | None = 1, embedder: Embedder | None = None, phone_windows: int = PHONE_WINDOWS
+    ) -> None:
+        """Args:
+        embedder: the voice model (``services.analysis.diarization.embedder``); resemblyzer when None.
+        phone_windows: windows also embedded as a telephone passes them, for the voice library
+            (``services.analysis.diarization.phone_windows``); 0 for none (VOICE_LIBRARY=false).
+        """
         self.threads = threads
         self.embedder = embedder
+        self.phone_windows = phone_windows
         if embedder is not None:
             self.name = f"builtin ({embedder.name})"
 
@@ -112,9 +120,9 @@ class BuiltinDiarizer:
     ) -> SpeechEmbeddings:
         if channels is not None:
             return embed_channels(channels, on_progress=on_progress, threads=self.threads, embedder=self.embedder)
-        return embed_speech(
-            audio, on_progress=on_progress, threads=self.threads, probabilities=speech_probs, embedder=self.embedder
-        )
+        embedder = self.embedder or ResemblyzerEmbedder(threads=self.threads)
+        emb = embed_speech(audio, on_progress=on_progress, probabilities=speech_probs, embedder=embedder)
+        return with_phone_windows(emb, audio, embedder, self.phone_windows)
 
     def assign(
         self, emb: SpeechEmbeddings, options: SpeakerOptions, *, words: Sequence[Word] = ()

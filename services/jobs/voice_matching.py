@@ -25,8 +25,9 @@ def prints_of(result: AnalysisResult, artifacts: Artifacts | None) -> tuple[Spea
     """The speakers' prints of ``result`` (machine result) from the analysis's stored embeddings."""
     if artifacts is None or artifacts.embeddings is None:
         return ()  # a diarizer without reusable embeddings (pyannote): nothing to recognise with
-    windows = result_times(artifacts.embeddings, artifacts.time_base)
-    return speaker_prints(result, windows, artifacts.embeddings.vectors)
+    emb = artifacts.embeddings
+    windows = result_times(emb, artifacts.time_base)
+    return speaker_prints(result, windows, emb.vectors, emb.phone_rows, emb.phone_vectors, narrowband=emb.narrowband)
 
 
 def match_in(

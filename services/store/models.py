@@ -219,6 +219,8 @@ class VoiceEmbedding(Base):
     speaker_id: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(String(255))
     vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The same speech's telephone print (``services.analysis.phone_band``); dropped with ``vector``."""
     talk_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     share: Mapped[float] = mapped_column(Float, default=0.0)
     """The speaker's part of the recording's talk time (0..1)."""
@@ -234,6 +236,8 @@ class SpeakerPrint(Base):
     task_id: Mapped[str] = mapped_column(ForeignKey("processing_tasks.id", ondelete="CASCADE"), primary_key=True)
     speaker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    phone_vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The telephone print, when the sampled windows held enough of the speaker (``services.voices.prints``)."""
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
 

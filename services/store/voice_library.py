@@ -226,4 +226,5 @@ class VoiceLibraryRepo:
         while (
             drop := summary.redundant([from_bytes(r.vector or b"") for r in rows], [r.talk_seconds for r in rows])
         ) is not None:
-            rows.pop(drop).vector = None
+            dropped = rows.pop(drop)
+            dropped.vector = dropped.phone_vector = None

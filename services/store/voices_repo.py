@@ -73,7 +73,13 @@ class VoiceRepo(VoiceLibraryRepo):
             return []
         session.execute(delete(SpeakerPrintRow).where(SpeakerPrintRow.task_id == task_id))
         session.add_all(
-            SpeakerPrintRow(task_id=task_id, speaker_id=p.speaker_id, vector=to_bytes(p.vector), seconds=p.seconds)
+            SpeakerPrintRow(
+                task_id=task_id,
+                speaker_id=p.speaker_id,
+                vector=to_bytes(p.vector),
+                phone_vector=None if p.phone is None else to_bytes(p.phone),
+                seconds=p.seconds,
+            )
             for p in prints
         )
         speakers = [p.speaker_id for p in prints]
@@ -88,7 +94,8 @@ class VoiceRepo(VoiceLibraryRepo):
         refused = [(s, v) for s, v, _state in left]
         refused += [(p.speaker_id, v) for p in prints for _s, v in linked]  # a linked voice is not suggested again
         open_prints = [p for p in prints if p.speaker_id not in {s for s, _v in linked}]
-        matches = match_speakers(open_prints, self.library(session), rejected=refused)
+        size = len(prints[0].vector) if prints else 0
+        matches = match_speakers(open_prints, self.library(session, size), rejected=refused)
         session.add_all(
             VoiceMatch(
                 task_id=task_id,
@@ -102,14 +109,22 @@ class VoiceRepo(VoiceLibraryRepo):
         return matches
 
     @staticmethod
-    def library(session: Session) -> Library:
-        """Every voice's kept exemplars."""
+    def library(session: Session, size: int | None = None) -> Library:
+        """Every voice's kept exemplars: each plain print, and its telephone print where there is one.
+
+        ``size``: only exemplars of this many values (made by the same voice model as the prints they meet;
+        a library learnt with resemblyzer says nothing about a recording embedded by another model).
+        """
         rows = session.execute(
-            select(Voice.id, Voice.name, VoiceEmbedding.vector)
+            select(Voice.id, Voice.name, VoiceEmbedding.vector, VoiceEmbedding.phone_vector)
             .join(VoiceEmbedding, VoiceEmbedding.voice_id == Voice.id)
             .where(VoiceEmbedding.vector.is_not(None))
         )
-        return Library.of((vid, name, from_bytes(vector or b"")) for vid, name, vector in rows)
+        return Library.of(
+            (vid, name, from_bytes(vector or b""), None if phone is None else from_bytes(phone))
+            for vid, name, vector, phone in rows
+            if size is None or len(vector or b"") == size * 4
+        )
 
     # -- one task's speakers --
 
@@ -130,11 +145,17 @@ class VoiceRepo(VoiceLibraryRepo):
     def prints_in(self, session: Session, task_id: str) -> dict[str, SpeakerPrint]:
         """The task's speakers' prints as analysts see them (merged speakers averaged)."""
         rows = session.execute(
-            select(SpeakerPrintRow.speaker_id, SpeakerPrintRow.vector, SpeakerPrintRow.seconds).where(
-                SpeakerPrintRow.task_id == task_id
-            )
+            select(
+                SpeakerPrintRow.speaker_id,
+                SpeakerPrintRow.vector,
+                SpeakerPrintRow.seconds,
+                SpeakerPrintRow.phone_vector,
+            ).where(SpeakerPrintRow.task_id == task_id)
         )
-        prints = [SpeakerPrint(sid, from_bytes(vector), seconds) for sid, vector, seconds in rows]
+        prints = [
+            SpeakerPrint(sid, from_bytes(vector), seconds, phone=None if phone is None else from_bytes(phone))
+            for sid, vector, seconds, phone in rows
+        ]
         edits = load_edits(session, task_id)
         return combined(prints, edits.resolve)
 
@@ -164,6 +185,7 @@ class VoiceRepo(VoiceLibraryRepo):
                 speaker_id=speaker_id,
                 filename=heard.filename[:255],
                 vector=to_bytes(found.vector),
+                phone_vector=None if found.phone is None else to_bytes(found.phone),
                 talk_seconds=heard.talk_seconds,
                 share=heard.share,
                 heard_at=heard.heard_at,

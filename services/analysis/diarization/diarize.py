@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -59,6 +60,10 @@ class SpeechEmbeddings:
         channels: 1, or the number of separately embedded channels (``services.analysis.channels``):
             channel c then lives at ``c * (duration + CHANNEL_GAP)`` on the time axis of
             ``speech`` and ``windows``, and :func:`assign_turns` folds it back.
+        phone_rows: Indices of the windows also embedded as a telephone would pass them
+            (``services.analysis.diarization.phone_windows``); empty when not computed.
+        phone_vectors: (len(phone_rows), d) those windows' telephone embeddings.
+        narrowband: the speech holds nothing above the telephone band (``services.analysis.phone_band``).
     """
 
     speech: tuple[tuple[float, float], ...]
@@ -66,33 +71,43 @@ class SpeechEmbeddings:
     vectors: np.ndarray = field(repr=False)
     duration: float = 0.0
     channels: int = 1
+    phone_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+    phone_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32), repr=False)
+    narrowband: bool = False
 
     @property
     def span(self) -> float:
         """Length of the time axis of ``speech`` and ``windows``."""
         return self.channels * (self.duration + CHANNEL_GAP) - CHANNEL_GAP
 
-    def to_npz(self, path: str | Path) -> None:
-        """Save to an ``.npz`` file."""
+    def to_npz(self, path: str | Path | BinaryIO) -> None:
+        """Save to an ``.npz`` file (a path or a writable binary file)."""
         np.savez(
             path,
             speech=np.asarray(self.speech, dtype=np.float64).reshape(-1, 2),
-            windows=self.windows,
-            vectors=self.vectors,
+            windows=np.asarray(self.windows, dtype=np.float64).reshape(-1, 2),
+            vectors=np.asarray(self.vectors, dtype=np.float32),
             duration=np.float64(self.duration),
             channels=np.int64(self.channels),
+            phone_rows=np.asarray(self.phone_rows, dtype=np.int64).reshape(-1),
+            phone_vectors=np.asarray(self.phone_vectors, dtype=np.float32),
+            narrowband=np.bool_(self.narrowband),
         )
 
     @classmethod
-    def from_npz(cls, path: str | Path) -> SpeechEmbeddings:
-        """Load what :meth:`to_npz` saved."""
-        with np.load(path) as data:
+    def from_npz(cls, path: str | Path | BinaryIO) -> SpeechEmbeddings:
+        """Load what :meth:`to_npz` saved (files from before the telephone windows load without them)."""
+        with np.load(path, allow_pickle=False) as data:
+            phone = "phone_rows" in data and "phone_vectors" in data
             return cls(
                 speech=tuple((float(s), float(e)) for s, e in data["speech"]),
                 windows=data["windows"].astype(np.float64),
                 vectors=data["vectors"].astype(np.float32),
                 duration=float(data["duration"]),
                 channels=int(data["channels"]) if "channels" in data else 1,
+                phone_rows=data["phone_rows"].astype(np.int64) if phone else np.zeros(0, dtype=np.int64),
+                phone_vectors=data["phone_vectors"].astype(np.float32) if phone else np.zeros((0, 0), np.float32),
+                narrowband=bool(data["narrowband"]) if "narrowband" in data else False,
             )
 
 
