@@ -155,3 +155,28 @@ def test_only_self_contained_demuxers_are_allowed() -> None:
         "lavfi",
     ):
         assert reader not in ALLOWED_DEMUXERS
+
+
+def test_a_span_is_the_same_samples_as_the_whole_decode(data: Path, jfk_audio: np.ndarray) -> None:
+    from services.analysis.audio import decode_span
+
+    span = decode_span(data / "jfk.flac", 3.0, 5.5)
+    np.testing.assert_array_equal(span, jfk_audio[48_000:88_000])
+    assert decode_span(data / "jfk.flac", 10.5, 20.0).size == jfk_audio.size - 168_000  # past the end: what is there
+
+
+def test_a_late_span_of_a_long_recording_holds_only_the_span(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from services.analysis.audio import decode_span
+    from tests.hostile_media import lying_flac
+
+    long = lying_flac(tmp_path / "long.flac", real_s=1800, claimed_s=1800)  # 30 minutes
+    tracemalloc.start()
+    try:
+        span = decode_span(long, 1790.0, 1795.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert span.size == 5 * 16_000
+    assert peak < 8 * 2**20  # keeping everything before the span: 1,795 s x 16 kHz x 2 bytes = 55 MiB

@@ -193,17 +193,23 @@ def decode(source: Source, sample_rate: int = SAMPLE_RATE, *, max_seconds: float
 def decode_span(source: Source, start: float, end: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Mono float32 of ``start``..``end`` seconds of the recording; decoding stops at ``end`` (a short sample).
 
+    Only the span is kept: what comes before it is decoded and dropped, so memory stays that of the span
+    however late in a long recording it lies.
+
     Raises:
         UnsupportedAudio: the file is not audio or has no audio track.
     """
-    stop, produced, chunks = int(end * sample_rate), 0, []
+    first, stop = int(start * sample_rate), int(end * sample_rate)
+    produced, kept = 0, []
     for chunk in _iter_int16(source, sample_rate, "mono", None):
-        chunks.append(chunk)
+        before = produced
         produced += len(chunk)
+        if produced > first:
+            kept.append(chunk[max(0, first - before) :])
         if produced >= stop:
             break
-    pcm = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
-    return pcm[int(start * sample_rate) : stop].astype(np.float32) / 32768.0
+    pcm = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int16)
+    return pcm[: max(0, stop - first)].astype(np.float32) / 32768.0
 
 
 def decode_channels(source: Source, sample_rate: int = SAMPLE_RATE, *, max_seconds: float | None = None) -> np.ndarray:
