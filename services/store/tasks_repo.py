@@ -1,8 +1,8 @@
 """``TaskRepo``: the task table's reads and writes together, for callers that need both.
 
-The job runner claims a task, reads it back and finishes it; tests set up and inspect tasks.
-Callers that only read take a ``TaskQueries`` (History, the API's listing, waiting-time
-estimates, housekeeping); the state machine itself is ``TaskLifecycle``.
+The job runner claims a task, reads it back and finishes it; housekeeping lists old tasks and deletes
+them; tests set up and inspect tasks. Code that only reads can be written against ``TaskQueries``
+(listing, filters, search, queue statistics); the state machine itself is ``TaskLifecycle``.
 """
 
 from __future__ import annotations
