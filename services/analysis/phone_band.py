@@ -4,9 +4,10 @@ Speaker embedders hear the channel as well as the person: resemblyzer scores a v
 telephone copy at 0.55-0.80 cosine, below what two different people in one room score, and how far it falls
 depends on the line (its filter and codec). Filtering both recordings to a band narrower than any
 telephone's (400-3200 Hz, steep, zero phase) makes them alike whatever the line did: on the AMI excerpts
-the same person scored 0.95-0.96 against four different telephone copies of themselves (gentle and steep
-300-3400 Hz filters, MP3 at 24 kbit/s, G.711), against 0.83-0.94 when only the room recording was filtered
-like one particular line (``python -m bench.voices``; docs/BENCHMARKS.md, "Voices"). The voice library
+of ``tests/data`` (dev00 against dev01) the same person scored 0.95-0.96 against four different telephone
+copies of themselves (gentle and steep 300-3400 Hz filters, MP3 at 24 kbit/s, G.711), against 0.85-0.94
+when only the room recording was filtered like one particular line; ``python -m bench.voices`` measures
+what this gives the library (docs/BENCHMARKS.md, "Voices"). The voice library
 keeps every speaker's print in this band beside the plain one (``services.voices.prints``), and compares
 in it only recordings that are narrowband themselves (``is_narrowband``): two people's band-limited prints
 are more alike than their plain ones, so comparing every recording in the band as well would take more
