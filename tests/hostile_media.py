@@ -50,6 +50,16 @@ def endless_wav(path: Path, seconds: float, rate: int = 16000) -> Path:
     return path
 
 
+def many_channel_wav(path: Path, channels: list[np.ndarray], rate: int = 16000) -> Path:
+    """A 16-bit WAV with one array per channel: any count, also those FFmpeg knows no layout for (9, 32, 64)."""
+    pcm = (np.clip(np.stack(channels, axis=1), -1, 1) * 32767).astype("<i2").tobytes()  # packed: frame by frame
+    count, block = len(channels), 2 * len(channels)
+    fmt = struct.pack("<HHIIHH", 1, count, rate, rate * block, block, 16)
+    riff = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(pcm)) + pcm
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(riff)) + riff)
+    return path
+
+
 def raw_adts(path: Path, seconds: float, rate: int = 16000) -> Path:
     """A raw AAC (ADTS) stream: no container, no length anywhere."""
     return encode_audio(path, tone(seconds, rate, 0.1), rate, "aac", fmt="adts")

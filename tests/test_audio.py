@@ -180,3 +180,16 @@ def test_a_late_span_of_a_long_recording_holds_only_the_span(tmp_path: Path) -> 
         tracemalloc.stop()
     assert span.size == 5 * 16_000
     assert peak < 8 * 2**20  # keeping everything before the span: 1,795 s x 16 kHz x 2 bytes = 55 MiB
+
+
+@pytest.mark.parametrize("count", [9, 32, 64])
+def test_channel_counts_without_a_layout_are_mixed_down(tmp_path: Path, jfk_audio: np.ndarray, count: int) -> None:
+    from tests.hostile_media import many_channel_wav
+
+    speech = jfk_audio[: 3 * 16000]
+    silent = np.zeros_like(speech)
+    path = many_channel_wav(tmp_path / f"{count}.wav", [speech, *[silent] * (count - 1)])
+    assert probe(path).channels == count
+    mixed = decode(path)  # FFmpeg's resampler refuses these layouts; the mean of the channels instead
+    assert mixed.size == speech.size
+    np.testing.assert_allclose(mixed * count, speech, atol=count * 2e-4 + 2e-3)

@@ -13,6 +13,7 @@ import pytest
 
 from services.analysis.audio import decode
 from tests.cluster import Cluster
+from tests.hostile_media import many_channel_wav
 from tests.media import encode_audio, encode_video_only, resample
 
 CLIP_S = 4
@@ -50,6 +51,11 @@ def _corpus(folder: Path, data: Path, speech: np.ndarray) -> dict[str, tuple[Pat
             "fellow americans",
         ),
         "float WAV": (wav("float.wav", speech, codec="pcm_f32le"), "completed", "fellow americans"),
+        "64 channels, no layout": (
+            many_channel_wav(folder / "array.wav", [speech] * 64),
+            "completed",
+            "fellow americans",
+        ),
         "clipped audio": (wav("loud.wav", np.clip(speech * 12, -1, 1)), "completed", "americans"),
     }
 

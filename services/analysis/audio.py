@@ -61,6 +61,9 @@ samples, under 0.05 s); a recording counts as too long only beyond this."""
 NOT_AUDIO = (
     "{name} is not an audio file we can read (expected wav, flac, mp3, m4a, ogg, opus, webm or a video with sound)."
 )
+CHANNELS = (
+    "{name} has {channels} audio channels that could not be mixed down; export it as mono or stereo and upload that."
+)
 
 
 @dataclass(frozen=True)
@@ -239,16 +242,44 @@ def _iter_int16(source: Source, sample_rate: int, layout: str, max_seconds: floa
     """int16 chunks of the resampled audio, counted: past ``max_seconds`` (plus slack) decoding stops."""
     limit = None if max_seconds is None else int((max_seconds + DURATION_SLACK_S) * sample_rate)
     produced = 0
+    name = _name(source)
     resampler = av.AudioResampler(format="s16", layout=layout, rate=sample_rate)
+    mix_down = False
     with _opened(source) as container:
-        for frame in _frames(container, container.streams.audio[0], _name(source)):
-            for out in resampler.resample(frame):
+        for frame in _frames(container, container.streams.audio[0], name):
+            try:
+                outs = resampler.resample(_mono(frame) if mix_down else frame)
+            except av.error.FFmpegError as exc:
+                # FFmpeg has no layout for some channel counts (9, 32, 64...) and cannot mix them down.
+                if mix_down or layout != "mono":
+                    raise UnsupportedAudio(CHANNELS.format(name=name, channels=len(frame.layout.channels))) from exc
+                mix_down = True
+                resampler = av.AudioResampler(format="s16", layout=layout, rate=sample_rate)
+                outs = resampler.resample(_mono(frame))
+            for out in outs:
                 produced += out.samples
                 if limit is not None and produced > limit:
-                    raise too_long(_name(source), float(max_seconds or 0))
+                    raise too_long(name, float(max_seconds or 0))
                 yield out.to_ndarray().reshape(-1).copy()
         for out in resampler.resample(None):  # flush the resampler's tail
             yield out.to_ndarray().reshape(-1).copy()
+
+
+def _mono(frame: av.AudioFrame) -> av.AudioFrame:
+    """``frame`` as one channel, the mean of all of them, in float (for channel counts FFmpeg has no layout for)."""
+    samples = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    if not frame.format.is_planar:
+        samples = samples.reshape(-1, channels).T  # packed: channel values alternate
+    if samples.dtype.kind == "u":  # u8: silence is 128
+        samples = (samples.astype(np.float32) - 128.0) / 128.0
+    elif samples.dtype.kind == "i":
+        samples = samples.astype(np.float32) / 2.0 ** (8 * samples.dtype.itemsize - 1)
+    mono = av.AudioFrame.from_ndarray(
+        samples.astype(np.float32).mean(axis=0, keepdims=True), format="flt", layout="mono"
+    )
+    mono.sample_rate, mono.pts, mono.time_base = frame.sample_rate, frame.pts, frame.time_base
+    return mono
 
 
 def _frames(container: av.container.InputContainer, stream: av.AudioStream, name: str) -> Iterator[av.AudioFrame]:
