@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 from pathlib import Path
@@ -40,9 +41,11 @@ def test_the_misrecognised_words_of_the_reference_texts_are_marked(transcriber, 
     words = transcriber.transcribe(clip(name)).words
     wrong = wrong_words(words, reference)
     marked = [w.probability < UNSURE_BELOW for w in words]
-    assert all(m for m, bad in zip(marked, wrong, strict=True) if bad)  # every wrong word is marked
+    # Every mistake is marked: a misheard word may come as pieces ("sub", "-licence,"), one mark per run.
+    runs = [list(g) for bad, g in itertools.groupby(range(len(words)), key=lambda i: wrong[i]) if bad]
+    assert all(any(marked[i] for i in run) for run in runs), [[words[i].word for i in run] for run in runs]
     if name == "multilingual.mp3":  # its one mistake ("sublicence"), and little else
-        assert sum(wrong) == 1 and sum(marked) <= 3
+        assert len(runs) == 1 and sum(marked) <= 3
     assert sum(marked) / len(words) < 0.25
 
 
