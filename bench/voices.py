@@ -44,7 +44,7 @@ from services.analysis.turns import intersection_length, union
 from services.results.split import result_times
 from services.schema import SpeakerTurn, Transcript
 from services.voices.matching import AUTO_THRESHOLD, SUGGEST_THRESHOLD, Library, match_speakers
-from services.voices.prints import MIN_WINDOWS, SpeakerPrint, speaker_prints, unit
+from services.voices.prints import MIN_WINDOWS, SpeakerPrint, mean_direction, speaker_prints, unit
 from services.voices.summary import MAX_EXEMPLARS
 
 SCENARIOS = (("halves", "clean"), ("halves", "quiet"), ("halves", "phone"), ("copies", "quiet"), ("copies", "phone"))
@@ -75,8 +75,8 @@ def voice_prints(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | No
     emb = with_phone_windows(embed_speech(audio, embedder=embedder), audio, embedder)
     if len(emb.vectors) < MIN_WINDOWS:
         return None
-    phone = unit(np.mean(emb.phone_vectors, axis=0)) if len(emb.phone_vectors) >= MIN_WINDOWS else None
-    return unit(np.mean([unit(v) for v in emb.vectors], axis=0)), phone
+    phone = mean_direction(emb.phone_vectors) if len(emb.phone_vectors) >= MIN_WINDOWS else None
+    return mean_direction(emb.vectors), phone
 
 
 def later_speakers(mix: np.ndarray, turns: tuple[SpeakerTurn, ...], scenario: str, library: str) -> Iterator[Later]:

@@ -80,10 +80,9 @@ def speaker_prints(
         phone = None
         if rows.size and phone_vectors is not None:
             theirs = _inside(windows[rows], spans)
-            phone = _mean(phone_vectors[theirs]) if theirs.size >= MIN_WINDOWS else None
-        prints.append(
-            SpeakerPrint(speaker.id, _mean(vectors[chosen]), speaker.talk_time, int(chosen.size), phone, narrowband)
-        )
+            phone = mean_direction(phone_vectors[theirs]) if theirs.size >= MIN_WINDOWS else None
+        vector = mean_direction(vectors[chosen])
+        prints.append(SpeakerPrint(speaker.id, vector, speaker.talk_time, int(chosen.size), phone, narrowband))
     return tuple(prints)
 
 
@@ -94,7 +93,7 @@ def _inside(windows: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray
     return np.flatnonzero(inside >= INSIDE)
 
 
-def _mean(vectors: np.ndarray) -> np.ndarray:
+def mean_direction(vectors: np.ndarray) -> np.ndarray:
     """The unit mean direction of ``vectors``."""
     return unit(np.mean([unit(v) for v in vectors], axis=0))
 
