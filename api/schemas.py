@@ -101,7 +101,8 @@ class ResultOut(BaseModel):
     detected_language: str | None = Field(
         default=None,
         description="a language detection heard that the model could not transcribe (an English-only model "
-        "on German speech); the task page shows a notice",
+        "on German speech), or 'und' (undetermined) when no multilingual model listened and the English-only "
+        "model's words gave another language away; the task page shows a notice",
     )
 
 

@@ -23,10 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.corpus import LICENSE_TEXT, data_dir, normalize
+from bench.corpus import GERMAN_WORDS, LICENSE_TEXT, data_dir, normalize
 from bench.speed import _cpu_s, _in_child, _peak_mb, _write_wav
-
-GERMAN_WORDS = ("genehmigung", "kopien", "bedingungen", "software", "veröffentlichen", "verkaufen")
 
 
 def _run(path: str, model: str, language: str | None, models_dir: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -65,8 +63,11 @@ def mixed_section(models_dir: str) -> None:
     print(f"| languages, in order | {', '.join(base.languages)} |")
     english_wer = jiwer.wer(normalize(LICENSE_TEXT), normalize(english))
     print(f"| English passage: WER of the segments transcribed as English | {english_wer:.1%} |")
-    for word in GERMAN_WORDS:
-        print(f"| German word {word!r} | {'found' if word in found else 'missing'} |")
+    missing = [word for word in GERMAN_WORDS if word not in found]
+    kept = f"{len(GERMAN_WORDS) - len(missing)}/{len(GERMAN_WORDS)}"
+    print(
+        f"| German words of the licence written | {kept}{' (missing: ' + ', '.join(missing) + ')' if missing else ''} |"
+    )
     print(f"\nGerman half as transcribed by base:\n> {german}\n")
     tiny = AnalysisResult.from_dict(_in_child(_run, path, "tiny.en", None, models_dir)["result"])
     print(f"tiny.en on the same file: detected_language={tiny.detected_language!r}")

@@ -149,7 +149,8 @@ class Transcript:
 
     ``language`` is the main language (of the most speech); each segment carries its own.
     ``detected_language`` is what language detection heard most when it ran although the model could
-    not transcribe it (an English-only model on German speech); None when it agrees or did not run.
+    not transcribe it (an English-only model on German speech), or ``"und"`` (undetermined) when only the
+    English-only model's own words told (``services.analysis.asr.unfamiliar``); None when it agrees.
     """
 
     language: str

@@ -118,7 +118,9 @@ def test_make_run_starts_everything_and_stops_on_ctrl_c(data: Path, tmp_path: Pa
         assert len(children) >= 5  # redis-server, celery worker (+ its pool), streamlit, uvicorn, the watcher
     finally:
         stack.send_signal(signal.SIGINT)
-        code = stack.wait(60)
+        # The stop itself is bounded (STOP_TIMEOUT_S, then kill; Redis 10 s); this only catches a hang, with
+        # room for a machine busy with the rest of the suite (60 s ran out once under a full CI load).
+        code = stack.wait(180)
     assert code == 0, log.read_text()[-3000:]
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert not redis_answers(redis_url)

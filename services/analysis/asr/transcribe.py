@@ -11,7 +11,8 @@ speech (and per window in a chunk it is unsure of) and transcribes each run of o
 (``services.analysis.asr.language_plan``), and every segment carries its language. An English-only
 model (``tiny.en``) transcribes English; when ``base`` is installed, a few windows are checked with it,
 so a recording in another language is reported (``Transcript.detected_language``) instead of
-silently coming back as English nonsense.
+silently coming back as English nonsense. Without ``base``, the words ``tiny.en`` wrote tell it
+(``services.analysis.asr.unfamiliar``): the language is then ``UNDETERMINED``.
 
 Three decoding modes (``WHISPER_MODE``):
 
@@ -32,10 +33,10 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from services.analysis.asr import language_plan, model_packages
+from services.analysis.asr import language_plan, model_packages, unfamiliar
 from services.analysis.asr.chunks import Chunk, Region, needs_second_look, owner_of, pack_chunks
 from services.analysis.asr.language_plan import LanguageRun
-from services.analysis.languages import is_english_only, language_name
+from services.analysis.languages import UNDETERMINED, is_english_only, language_name
 from services.errors import InvalidOptions, ModelNotAvailable
 from services.schema import SAMPLE_RATE, Segment, Transcript, Word
 
@@ -176,15 +177,20 @@ class FasterWhisperEngine:
             )
         duration = len(audio) / SAMPLE_RATE
         check = self.english_only and language is None
-        if speech is None and (self.config.mode != "sequential" or check):
+        checker = self._base_checker() if check else None
+        if speech is None and (self.config.mode != "sequential" or checker is not None):
             from services.analysis.vad import asr_regions, speech_probabilities
 
             speech = asr_regions(speech_probabilities(audio), duration)
-        detected = self._english_only_check(audio, speech or ()) if check else None
+        detected = self._heard_by(checker, audio, speech) if checker is not None and speech else None
         if self.config.mode == "sequential":
             segments = self._sequential(audio, on_progress, "en" if self.english_only else language)
         else:
             segments = self._batched(audio, self._plan(audio, speech or (), language), on_progress)
+        if check and checker is None:
+            words = [w for seg in segments for w in seg.words]
+            pieces = unfamiliar.tokenizer_pieces(self.model.hf_tokenizer)
+            detected = UNDETERMINED if unfamiliar.sounds_foreign(words, pieces) else None
         main = _main_language(segments) or language or ("en" if self.english_only else "")
         return Transcript(
             language=main, segments=tuple(segments), duration=duration, model=self.model_name, engine=self.name,
@@ -197,19 +203,20 @@ class FasterWhisperEngine:
             return [LanguageRun(language or "en", tuple(speech))]
         return language_plan.plan(speech, _detector(self.model, audio))
 
-    def _english_only_check(self, audio: np.ndarray, speech: Sequence[Region]) -> str | None:
-        """Another language than English in a few windows, by the multilingual ``base`` model when installed.
-
-        None when ``base`` is not installed (or there is no speech): an English-only model cannot tell.
-        """
+    def _base_checker(self) -> Any | None:  # a WhisperModel
+        """The multilingual ``base`` model that checks an English-only model's recording; None when not installed."""
         c = self.config
-        if c.models_dir is None or not model_packages.installed() or not speech:
+        if c.models_dir is None or not model_packages.installed():
             return None
         try:
             folder = model_packages.model_dir(c.models_dir)
         except ModelNotAvailable:
             return None  # a damaged base install must not fail an English task; only the check is lost
-        checker = _load_model(str(folder), c.device, c.compute_type, c.cpu_threads)
+        return _load_model(str(folder), c.device, c.compute_type, c.cpu_threads)
+
+    @staticmethod
+    def _heard_by(checker: Any, audio: np.ndarray, speech: Sequence[Region]) -> str | None:
+        """Another language than English in a few windows of ``speech``, as the ``checker`` hears them."""
         sample = language_plan.spread([(c.start, c.end) for c in pack_chunks(speech)])  # one encoder pass each
         return language_plan.foreign_language(language_plan.detect_all(sample, _detector(checker, audio)))
 
