@@ -30,7 +30,7 @@ from services.store.models import SpeakerPrint, Voice, VoiceEmbedding, VoiceMatc
 from services.store.voices_repo import VoiceRepo
 from services.voices.matching import AUTO_THRESHOLD, SUGGEST_THRESHOLD
 from tests.media import telephone_copy
-from tests.tasks import analysed_with_voices
+from tests.tasks import RECURRING_SPEAKER, analysed_with_voices
 
 
 @pytest.fixture(scope="module")
@@ -88,17 +88,18 @@ def test_name_once_then_the_next_recording_is_suggested_and_confirmed(
     client: TestClient, ctx: AppContext, library: VoiceRepo, data: Path, meeting: tuple[str, str], worker
 ) -> None:  # type: ignore[no-untyped-def]
     first, _ = meeting
-    answer = client.put(f"/api/tasks/{first}/speakers/SPEAKER_00", json={"name": "Alice", "remember": True})
+    answer = client.put(f"/api/tasks/{first}/speakers/{RECURRING_SPEAKER}", json={"name": "Alice", "remember": True})
     assert answer.status_code == 200, answer.text
     named = answer.json()
     assert (
         named["name"] == "Alice"
         and named["voice_id"]
-        and named["message"] == "SPEAKER_00 is now called Alice. The voice is remembered (Voices page)."
+        and named["message"] == f"{RECURRING_SPEAKER} is now called Alice. The voice is remembered (Voices page)."
     )
     alice = named["voice_id"]
-    assert named["task"]["edited_result"]["speakers"][0] | {"talk_time": 0} == {
-        "id": "SPEAKER_00", "name": "Alice", "talk_time": 0, "voice_id": alice, "suggested_name": None,
+    (row,) = [s for s in named["task"]["edited_result"]["speakers"] if s["id"] == RECURRING_SPEAKER]
+    assert row | {"talk_time": 0} == {
+        "id": RECURRING_SPEAKER, "name": "Alice", "talk_time": 0, "voice_id": alice, "suggested_name": None,
         "similarity": None,
     }  # fmt: skip
 
@@ -207,7 +208,7 @@ def test_a_rejection_is_remembered_for_the_task_even_after_a_rerun(
     client: TestClient, ctx: AppContext, library: VoiceRepo, meeting: tuple[str, str]
 ) -> None:
     first, later = meeting
-    client.put(f"/api/tasks/{first}/speakers/SPEAKER_00", json={"name": "Alice", "remember": True})
+    client.put(f"/api/tasks/{first}/speakers/{RECURRING_SPEAKER}", json={"name": "Alice", "remember": True})
     # The library changed after `later` was analysed: a re-run of its speakers matches it again.
     request_rediarization(later, AnalysisOptions(), repo=ctx.repo, artifacts=ctx.artifacts, enqueue=lambda *_: None)
     run_rediarization(later, repo=ctx.repo, artifacts=ctx.artifacts, edits=ctx.edits, voices=library)
@@ -293,7 +294,7 @@ def test_voice_auto_name_applies_a_confident_match_until_it_is_rejected(
     client: TestClient, ctx: AppContext, library: VoiceRepo, data: Path, transcriber, meeting: tuple[str, str]
 ) -> None:  # type: ignore[no-untyped-def]
     first, _ = meeting
-    name_speaker(first, "SPEAKER_00", "Alice", remember=True, repo=ctx.repo, edits=ctx.edits, voices=library)
+    name_speaker(first, RECURRING_SPEAKER, "Alice", remember=True, repo=ctx.repo, edits=ctx.edits, voices=library)
     auto = VoiceRepo(ctx.repo.engine, auto_name=True)  # VOICE_AUTO_NAME=true
     task_id = analysed_with_voices(ctx, data, transcriber, "dev01.wav", voices=auto)
     ((speaker, link),) = auto.links(task_id).items()

@@ -14,16 +14,18 @@ from services.jobs.voice_naming import name_speaker
 from services.runtime.context import AppContext
 from services.store.task_query import TaskFilter
 from tests.helpers import app_test, shown
-from tests.tasks import analysed_with_voices
+from tests.tasks import RECURRING_SPEAKER, analysed_with_voices
 
 
 @pytest.fixture()
 def recognised(ctx: AppContext, data: Path, transcriber) -> tuple[str, str, str, str]:  # type: ignore[no-untyped-def]
-    """dev00 with SPEAKER_00 named Alice (remembered), then dev01 analysed: (first, later, speaker, voice id)."""
+    """dev00's RECURRING_SPEAKER named Alice (remembered), then dev01 analysed: (first, later, speaker, voice)."""
     for voice in ctx.voices.list_voices():
         ctx.voices.delete(voice.voice_id)
     first = analysed_with_voices(ctx, data, transcriber, "dev00.wav")
-    named = name_speaker(first, "SPEAKER_00", "Alice", remember=True, repo=ctx.repo, edits=ctx.edits, voices=ctx.voices)
+    named = name_speaker(
+        first, RECURRING_SPEAKER, "Alice", remember=True, repo=ctx.repo, edits=ctx.edits, voices=ctx.voices
+    )
     assert named.voice_id
     later = analysed_with_voices(ctx, data, transcriber, "dev01.wav")
     (speaker,) = ctx.voices.links(later)

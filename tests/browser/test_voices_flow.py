@@ -27,6 +27,7 @@ from tests.browser.user import (
     wait_for_result,
     widget,
 )
+from tests.tasks import RECURRING_SPEAKER
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(chromium_missing() is not None, reason=str(chromium_missing()))]
 
@@ -37,7 +38,7 @@ def test_name_once_then_confirm_the_suggestion_in_the_next_recording(
     open_app(page, app.url)
     first = analyze(page, data / "dev00.wav")
     wait_for_result(page)
-    rename_speaker(page, "SPEAKER_00", "Alice")
+    rename_speaker(page, RECURRING_SPEAKER, "Alice")
     expect(page.get_by_text("The voice is remembered (Voices page).")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
 
     open_app(page, app.url)
