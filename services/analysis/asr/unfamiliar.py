@@ -67,7 +67,7 @@ def unfamiliar_share(words: Sequence[Word], pieces: TokenCount) -> float:
 
 
 def sounds_foreign(words: Sequence[Word], pieces: TokenCount) -> bool:
-    """True when a quarter of the speech is written in words the English-only model does not know."""
+    """True when ``FOREIGN_SHARE`` of the word time lies in stretches of words the model does not know."""
     return unfamiliar_share(words, pieces) >= FOREIGN_SHARE
 
 
