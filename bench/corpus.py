@@ -51,6 +51,12 @@ def normalize(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s']", " ", text).split())
 
 
+def german_words_missing(text: str) -> list[str]:
+    """The ``GERMAN_WORDS`` that ``text`` (a transcript of the German half) does not write."""
+    written = set(normalize(text).split())
+    return [word for word in GERMAN_WORDS if word not in written]
+
+
 @cache
 def clip(name: str) -> np.ndarray:
     audio = decode(data_dir() / name)

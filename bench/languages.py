@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.corpus import GERMAN_WORDS, LICENSE_TEXT, data_dir, normalize
+from bench.corpus import GERMAN_WORDS, LICENSE_TEXT, data_dir, german_words_missing, normalize
 from bench.speed import _cpu_s, _in_child, _peak_mb, _write_wav
 
 
@@ -58,16 +58,13 @@ def mixed_section(models_dir: str) -> None:
     base = AnalysisResult.from_dict(_in_child(_run, path, "base", None, models_dir)["result"])
     english = " ".join(s.text for s in base.segments if s.language == "en")
     german = " ".join(s.text for s in base.segments if s.language == "de")
-    found = set(normalize(german).split())
     print("| multilingual.mp3, base, Auto | |\n| --- | --- |")
     print(f"| languages, in order | {', '.join(base.languages)} |")
     english_wer = jiwer.wer(normalize(LICENSE_TEXT), normalize(english))
     print(f"| English passage: WER of the segments transcribed as English | {english_wer:.1%} |")
-    missing = [word for word in GERMAN_WORDS if word not in found]
-    kept = f"{len(GERMAN_WORDS) - len(missing)}/{len(GERMAN_WORDS)}"
-    print(
-        f"| German words of the licence written | {kept}{' (missing: ' + ', '.join(missing) + ')' if missing else ''} |"
-    )
+    missing = german_words_missing(german)
+    detail = f" (missing: {', '.join(missing)})" if missing else ""
+    print(f"| German words of the licence written | {len(GERMAN_WORDS) - len(missing)}/{len(GERMAN_WORDS)}{detail} |")
     print(f"\nGerman half as transcribed by base:\n> {german}\n")
     tiny = AnalysisResult.from_dict(_in_child(_run, path, "tiny.en", None, models_dir)["result"])
     print(f"tiny.en on the same file: detected_language={tiny.detected_language!r}")
