@@ -60,6 +60,15 @@ def many_channel_wav(path: Path, channels: list[np.ndarray], rate: int = 16000) 
     return path
 
 
+def zero_channel_wav(path: Path, seconds: float = 1.0, rate: int = 16000) -> Path:
+    """A WAV whose header says it has no channels, followed by real 16-bit samples."""
+    pcm = (tone(seconds, rate, 0.1) * 32767).astype("<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", 1, 0, rate, rate * 2, 2, 16)
+    riff = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(pcm)) + pcm
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(riff)) + riff)
+    return path
+
+
 def raw_adts(path: Path, seconds: float, rate: int = 16000) -> Path:
     """A raw AAC (ADTS) stream: no container, no length anywhere."""
     return encode_audio(path, tone(seconds, rate, 0.1), rate, "aac", fmt="adts")

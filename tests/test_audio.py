@@ -182,6 +182,18 @@ def test_a_late_span_of_a_long_recording_holds_only_the_span(tmp_path: Path) -> 
     assert peak < 8 * 2**20  # keeping everything before the span: 1,795 s x 16 kHz x 2 bytes = 55 MiB
 
 
+def test_a_header_without_channels_is_a_clear_error(tmp_path: Path) -> None:
+    from tests.hostile_media import zero_channel_wav
+
+    path = zero_channel_wav(tmp_path / "none.wav")
+    for step in (probe, decode):
+        with pytest.raises(UnsupportedAudio) as caught:
+            step(path)
+        message = str(caught.value)
+        assert message.startswith("none.wav could not be decoded (") and "Export it again as WAV" in message
+        assert "avcodec" not in message  # FFmpeg's reason, not the library call it came from
+
+
 @pytest.mark.parametrize("count", [9, 32, 64])
 def test_channel_counts_without_a_layout_are_mixed_down(tmp_path: Path, jfk_audio: np.ndarray, count: int) -> None:
     from tests.hostile_media import many_channel_wav

@@ -13,7 +13,7 @@ import pytest
 
 from services.analysis.audio import decode
 from tests.cluster import Cluster
-from tests.hostile_media import many_channel_wav
+from tests.hostile_media import many_channel_wav, zero_channel_wav
 from tests.media import encode_audio, encode_video_only, resample
 
 CLIP_S = 4
@@ -57,6 +57,11 @@ def _corpus(folder: Path, data: Path, speech: np.ndarray) -> dict[str, tuple[Pat
             "fellow americans",
         ),
         "clipped audio": (wav("loud.wav", np.clip(speech * 12, -1, 1)), "completed", "americans"),
+        "WAV header with no channels": (
+            zero_channel_wav(folder / "none.wav"),
+            "failed",
+            "none.wav could not be decoded (its header states no audio channels)",
+        ),
     }
 
 
@@ -79,7 +84,7 @@ def test_bad_input_corpus(cluster: Cluster, data: Path, speech: np.ndarray, tmp_
     good = cluster.submit(data / "jfk.flac").task.id
     assert cluster.wait_final([good], 120)[good] == "completed"
     figures.append("Bad-input corpus: " + "; ".join(outcomes) + "; next job completed")
-    assert sum(s == "failed" for s in states.values()) == 3
+    assert sum(s == "failed" for s in states.values()) == 4
 
 
 def test_limits_and_hostile_file_names(cluster: Cluster, data: Path, speech: np.ndarray, tmp_path: Path) -> None:

@@ -61,6 +61,10 @@ samples, under 0.05 s); a recording counts as too long only beyond this."""
 NOT_AUDIO = (
     "{name} is not an audio file we can read (expected wav, flac, mp3, m4a, ogg, opus, webm or a video with sound)."
 )
+DAMAGED = (
+    "{name} could not be decoded ({reason}): the file is damaged or its audio is stored in a way we cannot "
+    "read. Export it again as WAV, MP3 or FLAC and upload that."
+)
 CHANNELS = (
     "{name} has {channels} audio channels that could not be mixed down; export it as mono or stereo and upload that."
 )
@@ -93,6 +97,11 @@ def too_long(name: str, max_seconds: float, duration: float | None = None) -> Re
 
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} minutes" if seconds >= 120 else f"{seconds:.0f} seconds"
+
+
+def _reason(exc: av.error.FFmpegError) -> str:
+    """FFmpeg's short reason ("Invalid argument"), without the call it came from."""
+    return str(getattr(exc, "strerror", None) or exc).rstrip(".")
 
 
 def _name(source: Source | str | None) -> str:
@@ -136,6 +145,10 @@ def probe(source: Source, max_seconds: float | None = None) -> AudioInfo:
     """
     with _opened(source) as container:
         stream = container.streams.audio[0]
+        if not stream.channels or not stream.rate:
+            # Nothing could be decoded from it; refused before it is queued.
+            missing = "no audio channels" if not stream.channels else "no sample rate"
+            raise UnsupportedAudio(DAMAGED.format(name=_name(source), reason=f"its header states {missing}"))
         duration = None
         if stream.duration is not None and stream.time_base is not None:
             duration = float(stream.duration * stream.time_base)
@@ -170,7 +183,7 @@ def _measure(
                 raise too_long(name, max_seconds)
     except av.error.FFmpegError as exc:
         if not seconds:
-            raise UnsupportedAudio(f"{name} could not be decoded: {exc}") from exc
+            raise UnsupportedAudio(DAMAGED.format(name=name, reason=_reason(exc))) from exc
         # else: a damaged tail; count what came before it, as decode keeps it
     return seconds
 
@@ -295,5 +308,5 @@ def _frames(container: av.container.InputContainer, stream: av.AudioStream, name
                 continue  # one bad packet; FFmpeg resyncs on the next
     except av.error.FFmpegError as exc:
         if not decoded_any:
-            raise UnsupportedAudio(f"{name} could not be decoded: {exc}") from exc
+            raise UnsupportedAudio(DAMAGED.format(name=name, reason=_reason(exc))) from exc
         # else: keep what was decoded before the damage
