@@ -60,10 +60,12 @@ def many_channel_wav(path: Path, channels: list[np.ndarray], rate: int = 16000) 
     return path
 
 
-def zero_channel_wav(path: Path, seconds: float = 1.0, rate: int = 16000) -> Path:
-    """A WAV whose header says it has no channels, followed by real 16-bit samples."""
-    pcm = (tone(seconds, rate, 0.1) * 32767).astype("<i2").tobytes()
-    fmt = struct.pack("<HHIIHH", 1, 0, rate, rate * 2, 2, 16)
+def crafted_wav(path: Path, *, rate: int = 16000, channels: int = 1, format_tag: int = 1, seconds: float = 1.0) -> Path:
+    """Real 16-bit mono samples behind a WAV header that states whatever it is told (no channels, a rate
+    of 1 Hz or of 2**31 - 1 Hz, a format tag no decoder knows)."""
+    pcm = (tone(seconds, 16000, 0.1) * 32767).astype("<i2").tobytes()
+    block = 2 * max(channels, 1)
+    fmt = struct.pack("<HHIIHH", format_tag, channels, rate, (rate * block) & 0xFFFFFFFF, block & 0xFFFF, 16)
     riff = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(pcm)) + pcm
     path.write_bytes(b"RIFF" + struct.pack("<I", len(riff)) + riff)
     return path

@@ -13,7 +13,7 @@ import pytest
 
 from services.analysis.audio import decode
 from tests.cluster import Cluster
-from tests.hostile_media import many_channel_wav, zero_channel_wav
+from tests.hostile_media import crafted_wav, many_channel_wav
 from tests.media import encode_audio, encode_video_only, resample
 
 CLIP_S = 4
@@ -58,7 +58,7 @@ def _corpus(folder: Path, data: Path, speech: np.ndarray) -> dict[str, tuple[Pat
         ),
         "clipped audio": (wav("loud.wav", np.clip(speech * 12, -1, 1)), "completed", "americans"),
         "WAV header with no channels": (
-            zero_channel_wav(folder / "none.wav"),
+            crafted_wav(folder / "none.wav", channels=0),
             "failed",
             "none.wav could not be decoded (its header states no audio channels)",
         ),

@@ -54,6 +54,9 @@ OPEN_OPTIONS = {
     "enable_drefs": "0",
 }
 
+MIN_RATE, MAX_RATE = 1_000, 768_000
+"""Sample rates (Hz) a real recording can have. A header may claim anything: 1 Hz makes a 10 KB file an
+hour long, and 2,147,483,647 Hz makes FFmpeg's resampler ask for more memory than there is."""
 DURATION_SLACK_S = 1.0
 """Decoded audio may exceed a header's length by encoder priming and resampler delay (AAC: 1024-2112
 samples, under 0.05 s); a recording counts as too long only beyond this."""
@@ -132,7 +135,19 @@ def _opened(source: Source) -> Iterator[av.container.InputContainer]:
             raise UnsupportedAudio(NOT_AUDIO.format(name=name))  # never reached: FFmpeg refuses it first
         if not container.streams.audio:
             raise UnsupportedAudio(f"{name} has no audio track.")
+        _check_stream(container.streams.audio[0], name)
         yield container
+
+
+def _check_stream(stream: av.AudioStream, name: str) -> None:
+    """Refuse an audio stream whose header makes decoding impossible or absurd, before any decoding."""
+    if stream.codec_context is None:  # a format tag FFmpeg has no decoder for
+        raise UnsupportedAudio(DAMAGED.format(name=name, reason="its audio is in a format we have no decoder for"))
+    if not stream.channels:
+        raise UnsupportedAudio(DAMAGED.format(name=name, reason="its header states no audio channels"))
+    if not MIN_RATE <= (stream.rate or 0) <= MAX_RATE:
+        reason = f"its header states a sample rate of {stream.rate or 0:,} Hz"
+        raise UnsupportedAudio(DAMAGED.format(name=name, reason=reason))
 
 
 def probe(source: Source, max_seconds: float | None = None) -> AudioInfo:
@@ -145,10 +160,6 @@ def probe(source: Source, max_seconds: float | None = None) -> AudioInfo:
     """
     with _opened(source) as container:
         stream = container.streams.audio[0]
-        if not stream.channels or not stream.rate:
-            # Nothing could be decoded from it; refused before it is queued.
-            missing = "no audio channels" if not stream.channels else "no sample rate"
-            raise UnsupportedAudio(DAMAGED.format(name=_name(source), reason=f"its header states {missing}"))
         duration = None
         if stream.duration is not None and stream.time_base is not None:
             duration = float(stream.duration * stream.time_base)
