@@ -86,6 +86,23 @@ def test_truncated_mp3_keeps_what_was_decodable(tmp_path: Path, data: Path) -> N
     assert 20 < len(audio) / 16000 < 30
 
 
+def test_mp3s_joined_end_to_end_at_different_rates_decode_whole(tmp_path: Path, jfk_audio: np.ndarray) -> None:
+    """Files joined byte for byte (podcast parts, a recorder's split files) change rate and channels mid-stream;
+    so can one damaged frame header. Every part is decoded (before: "Frame does not match AudioResampler setup")."""
+    first, second = jfk_audio[: 5 * 16000], jfk_audio[5 * 16000 : 10 * 16000]
+    joined = tmp_path / "joined.mp3"
+    joined.write_bytes(
+        encode_audio(tmp_path / "a.mp3", first, 16000, "libmp3lame", fmt="mp3").read_bytes()
+        + encode_audio(
+            tmp_path / "b.mp3", resample(second, 16000, 44100), 44100, "libmp3lame", channels=2, fmt="mp3"
+        ).read_bytes()
+    )
+    audio = decode(joined)
+    assert abs(audio.size / 16000 - 10.0) < 0.2
+    level = lambda x: 20 * np.log10(np.sqrt(np.mean(x**2)))  # noqa: E731
+    assert abs(level(audio[5 * 16000 + 4000 :]) - level(second[4000:])) < 1.0  # the second part is there, at its level
+
+
 # --- hostile files: lengths that lie, files that point elsewhere -------------------------------------
 
 

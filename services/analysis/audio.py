@@ -267,26 +267,44 @@ def _iter_int16(source: Source, sample_rate: int, layout: str, max_seconds: floa
     limit = None if max_seconds is None else int((max_seconds + DURATION_SLACK_S) * sample_rate)
     produced = 0
     name = _name(source)
-    resampler = av.AudioResampler(format="s16", layout=layout, rate=sample_rate)
+
+    def counted(outs: list[av.AudioFrame]) -> Iterator[np.ndarray]:
+        nonlocal produced
+        for out in outs:
+            produced += out.samples
+            if limit is not None and produced > limit:
+                raise too_long(name, float(max_seconds or 0))
+            yield out.to_ndarray().reshape(-1).copy()
+
+    resampler: av.AudioResampler | None = None
+    setup: tuple[str, str, int] | None = None
     mix_down = False
     with _opened(source) as container:
         for frame in _frames(container, container.streams.audio[0], name):
+            piece = _mono(frame) if mix_down else frame
+            if resampler is None or _setup(piece) != setup:
+                # A stream can change rate or channels part-way (MP3s joined end to end, a damaged frame
+                # header); a resampler is fixed to its first frame's, so the old one is emptied first.
+                if resampler is not None:
+                    yield from counted(resampler.resample(None))
+                resampler, setup = av.AudioResampler(format="s16", layout=layout, rate=sample_rate), _setup(piece)
             try:
-                outs = resampler.resample(_mono(frame) if mix_down else frame)
+                outs = resampler.resample(piece)
             except av.error.FFmpegError as exc:
                 # FFmpeg has no layout for some channel counts (9, 32, 64...) and cannot mix them down.
                 if mix_down or layout != "mono":
                     raise UnsupportedAudio(CHANNELS.format(name=name, channels=len(frame.layout.channels))) from exc
-                mix_down = True
-                resampler = av.AudioResampler(format="s16", layout=layout, rate=sample_rate)
-                outs = resampler.resample(_mono(frame))
-            for out in outs:
-                produced += out.samples
-                if limit is not None and produced > limit:
-                    raise too_long(name, float(max_seconds or 0))
-                yield out.to_ndarray().reshape(-1).copy()
-        for out in resampler.resample(None):  # flush the resampler's tail
-            yield out.to_ndarray().reshape(-1).copy()
+                mix_down, piece = True, _mono(frame)
+                resampler, setup = av.AudioResampler(format="s16", layout=layout, rate=sample_rate), _setup(piece)
+                outs = resampler.resample(piece)
+            yield from counted(outs)
+        if resampler is not None:
+            yield from counted(resampler.resample(None))  # the resampler's tail
+
+
+def _setup(frame: av.AudioFrame) -> tuple[str, str, int]:
+    """What a resampler is configured for: sample format, channel layout, rate."""
+    return frame.format.name, frame.layout.name, frame.sample_rate
 
 
 def _mono(frame: av.AudioFrame) -> av.AudioFrame:
