@@ -3,7 +3,8 @@
     python -m bench.fuzz_media                       # 120 s, seed 0
     python -m bench.fuzz_media --seconds 600 --seed 7 --keep /tmp/fuzz
 
-Seven small valid files (WAV, MP3, FLAC, Ogg Opus, M4A, WebM, Matroska; 4 s of tone) are mutated at
+Eighteen small valid files (every allowed demuxer PyAV can write: WAV, MP3, FLAC, Ogg Opus, M4A, WebM,
+Matroska, AIFF, AU, CAF, W64, AC-3, MPEG-PS, MPEG-TS, FLV, AVI, ADTS AAC, MOV/ALAC; 4 s of tone) are mutated at
 random (bytes overwritten, 4-byte fields set to 0 / 0x7fffffff / 0xffffffff, runs of bytes deleted) and
 each result is probed and decoded as an upload is (``services.analysis.audio``, 60-minute limit). The
 acceptable outcomes are audio, ``EmptyAudio``, ``RecordingTooLong`` and ``UnsupportedAudio``: each becomes
@@ -35,7 +36,19 @@ SEEDS = (
     ("tone.m4a", "aac", "mp4", 16000),
     ("tone.webm", "libopus", "webm", 48000),
     ("tone.mkv", "flac", "matroska", 16000),
+    ("tone.aiff", "pcm_s16be", "aiff", 16000),
+    ("tone.au", "pcm_s16be", "au", 16000),
+    ("tone.caf", "pcm_s16le", "caf", 16000),
+    ("tone.w64", "pcm_s16le", "w64", 16000),
+    ("tone.ac3", "ac3", "ac3", 48000),
+    ("tone.mpg", "mp2", "mpeg", 16000),
+    ("tone.ts", "mp2", "mpegts", 16000),
+    ("tone.flv", "libmp3lame", "flv", 22050),
+    ("tone.avi", "pcm_s16le", "avi", 16000),
+    ("tone.aac", "aac", "adts", 16000),
+    ("tone.mov", "alac", "mov", 16000),
 )
+"""One small file per demuxer in ``ALLOWED_DEMUXERS`` that PyAV's encoders can write here."""
 FIELDS = (b"\x00\x00\x00\x00", b"\x7f\xff\xff\xff", b"\xff\xff\xff\xff")
 """Values a lying header field is most often set to."""
 EXPECTED = (EmptyAudio, RecordingTooLong, UnsupportedAudio)
@@ -46,13 +59,15 @@ def seed_files(folder: Path) -> dict[str, bytes]:
     from tests.media import encode_audio  # the project's own PyAV writer
 
     folder.mkdir(parents=True, exist_ok=True)
-    tone = (0.3 * np.sin(np.arange(4 * 16000) / 7)).astype(np.float32)
     return {
-        name: encode_audio(
-            folder / name, tone if rate == 16000 else np.repeat(tone, 3), rate, codec, fmt=fmt
-        ).read_bytes()
+        name: encode_audio(folder / name, _tone(rate), rate, codec, fmt=fmt).read_bytes()
         for name, codec, fmt, rate in SEEDS
     }
+
+
+def _tone(rate: int, seconds: float = 4.0) -> np.ndarray:
+    """A 366 Hz tone at ``rate``."""
+    return (0.3 * np.sin(2 * np.pi * 366 * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:

@@ -71,6 +71,22 @@ def crafted_wav(path: Path, *, rate: int = 16000, channels: int = 1, format_tag:
     return path
 
 
+def flv_with_late_video(path: Path, seconds: float = 40.0, rate: int = 22050) -> Path:
+    """An audio FLV (MP3, a quiet tone) into which a video tag is put three quarters of the way: a stream that
+    appears after FFmpeg has finished probing the file, as when a screen recording's picture starts late."""
+    data = encode_audio(path, tone(seconds, rate, 0.3), rate, "libmp3lame", fmt="flv").read_bytes()
+    position = struct.unpack(">I", data[5:9])[0] + 4  # past the header and the first "previous tag size"
+    starts = []
+    while position + 11 <= len(data):
+        starts.append(position)
+        position += 11 + int.from_bytes(data[position + 1 : position + 4], "big") + 4
+    at = starts[len(starts) * 3 // 4]
+    payload = b"\x12" + bytes(8)  # an inter frame of Sorenson H.263 video
+    tag = b"\x09" + len(payload).to_bytes(3, "big") + data[at + 4 : at + 8] + bytes(3) + payload
+    path.write_bytes(data[:at] + tag + struct.pack(">I", len(tag)) + data[at:])
+    return path
+
+
 def raw_adts(path: Path, seconds: float, rate: int = 16000) -> Path:
     """A raw AAC (ADTS) stream: no container, no length anywhere."""
     return encode_audio(path, tone(seconds, rate, 0.1), rate, "aac", fmt="adts")

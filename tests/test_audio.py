@@ -103,6 +103,16 @@ def test_mp3s_joined_end_to_end_at_different_rates_decode_whole(tmp_path: Path, 
     assert abs(level(audio[5 * 16000 + 4000 :]) - level(second[4000:])) < 1.0  # the second part is there, at its level
 
 
+def test_a_stream_that_starts_part_way_does_not_cut_the_audio(tmp_path: Path) -> None:
+    """A video track that begins 30 s into an FLV: every second of the audio is decoded (before: IndexError
+    from PyAV once the file was read, an unexpected error in the task)."""
+    from tests.hostile_media import flv_with_late_video
+
+    path = flv_with_late_video(tmp_path / "late.flv", seconds=40.0)
+    assert abs(probe(path).duration - 40.0) < 0.2
+    assert abs(decode(path).size / 16000 - 40.0) < 0.2
+
+
 # --- hostile files: lengths that lie, files that point elsewhere -------------------------------------
 
 

@@ -182,7 +182,7 @@ def _measure(
     """Seconds of audio in the stream, from packet durations (a packet without one is decoded)."""
     seconds = 0.0
     try:
-        for packet in container.demux(stream):
+        for packet in _packets(container, stream):
             if packet.duration and packet.time_base is not None:
                 seconds += float(packet.duration * packet.time_base)
             else:
@@ -324,11 +324,24 @@ def _mono(frame: av.AudioFrame) -> av.AudioFrame:
     return mono
 
 
+def _packets(container: av.container.InputContainer, stream: av.AudioStream) -> Iterator[av.Packet[av.AudioStream]]:
+    """``container.demux(stream)``, ending cleanly where PyAV cannot end it.
+
+    FLV and MPEG-TS may start a new stream part-way (a video track that begins late). PyAV (18.1) reads every
+    packet of such a file and then raises ``IndexError`` while flushing the stream it never listed; by then
+    all of ``stream`` has been read, and only its decoder's last few milliseconds are left out.
+    """
+    try:
+        yield from container.demux(stream)
+    except IndexError:
+        return
+
+
 def _frames(container: av.container.InputContainer, stream: av.AudioStream, name: str) -> Iterator[av.AudioFrame]:
     """Decoded frames; a damaged tail (truncated mp3, cut download) ends the stream instead of failing."""
     decoded_any = False
     try:
-        for packet in container.demux(stream):
+        for packet in _packets(container, stream):
             try:
                 for frame in packet.decode():
                     decoded_any = True
