@@ -55,8 +55,8 @@ OPEN_OPTIONS = {
 }
 
 MIN_RATE, MAX_RATE = 1_000, 768_000
-"""Sample rates (Hz) a real recording can have. A header may claim anything: 1 Hz makes a 10 KB file an
-hour long, and 2,147,483,647 Hz makes FFmpeg's resampler ask for more memory than there is."""
+"""Sample rates (Hz) a real recording can have. A header may claim anything: 1 Hz makes 10 KB of samples 83
+minutes long, and 2,147,483,647 Hz makes FFmpeg's resampler ask for more memory than there is."""
 DURATION_SLACK_S = 1.0
 """Decoded audio may exceed a header's length by encoder priming and resampler delay (AAC: 1024-2112
 samples, under 0.05 s); a recording counts as too long only beyond this."""
