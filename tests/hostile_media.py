@@ -53,17 +53,18 @@ def endless_wav(path: Path, seconds: float, rate: int = 16000) -> Path:
 def many_channel_wav(path: Path, channels: list[np.ndarray], rate: int = 16000) -> Path:
     """A 16-bit WAV with one array per channel: any count, also those FFmpeg knows no layout for (9, 32, 64)."""
     pcm = (np.clip(np.stack(channels, axis=1), -1, 1) * 32767).astype("<i2").tobytes()  # packed: frame by frame
-    count, block = len(channels), 2 * len(channels)
-    fmt = struct.pack("<HHIIHH", 1, count, rate, rate * block, block, 16)
-    riff = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(pcm)) + pcm
-    path.write_bytes(b"RIFF" + struct.pack("<I", len(riff)) + riff)
-    return path
+    return _write_wav(path, pcm, format_tag=1, channels=len(channels), rate=rate)
 
 
 def crafted_wav(path: Path, *, rate: int = 16000, channels: int = 1, format_tag: int = 1, seconds: float = 1.0) -> Path:
     """Real 16-bit mono samples behind a WAV header that states whatever it is told (no channels, a rate
     of 1 Hz or of 2**31 - 1 Hz, a format tag no decoder knows)."""
     pcm = (tone(seconds, 16000, 0.1) * 32767).astype("<i2").tobytes()
+    return _write_wav(path, pcm, format_tag=format_tag, channels=channels, rate=rate)
+
+
+def _write_wav(path: Path, pcm: bytes, *, format_tag: int, channels: int, rate: int) -> Path:
+    """16-bit samples behind a WAV header stating ``format_tag``, ``channels`` and ``rate`` as given."""
     block = 2 * max(channels, 1)
     fmt = struct.pack("<HHIIHH", format_tag, channels, rate, (rate * block) & 0xFFFFFFFF, block & 0xFFFF, 16)
     riff = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(pcm)) + pcm
