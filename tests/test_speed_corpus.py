@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
 from bench.conditions import FAR_LEVEL_DB, speech_rms
-from bench.speed_corpus import KINDS, NOISY_SNR_DB, SpeedRecording, build
+from bench.speed_corpus import KINDS, NOISY_SNR_DB, READ_TEXTS, SpeedRecording, build, read_pass
+from bench.synth import voice_pools, with_speed_variants
 from services.schema import SAMPLE_RATE
 
 MINUTES = 5.0
@@ -76,3 +79,17 @@ def test_silences_are_long_and_take_about_half_the_recording(corpus: dict[str, S
     assert sum(g >= 20 for g in gaps) >= 3
     assert 0.35 < 1 - _speech_share(quiet) < 0.7
     assert _db(float(np.sqrt(np.mean(_outside_turns(quiet) ** 2)))) < -65
+
+
+def test_read_speech_never_repeats_a_sentence_within_one_whisper_window(corpus: dict[str, SpeedRecording]) -> None:
+    pools = with_speed_variants(voice_pools())
+    order = read_pass(pools, seed=0)
+    every = sorted((text, i) for text in READ_TEXTS for i in range(len(pools[text])))
+    assert sorted((turn.text, i) for turn in order for i in turn.pieces) == every  # each sentence once a pass
+    assert all(a.text != b.text for a, b in pairwise([*order, order[0]]))  # readers alternate, across passes too
+
+    turns = corpus["read"].turns
+    assert [t.speaker.split("@")[0] for t in turns] == [order[n % len(order)].text for n in range(len(turns))]
+    passes = [turns[n : n + len(order)] for n in range(0, len(turns) - len(order), len(order))]
+    assert min(p[-1].end - p[0].start for p in passes) > 30.0  # a sentence comes back a whole window later
+    assert {t.speaker for t in passes[0]} != {t.speaker for t in passes[1]}  # and in another voice
