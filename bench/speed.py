@@ -4,6 +4,7 @@
     python -m bench.speed --minutes 0.5 8 --engine openai-whisper   # the other engine
     python -m bench.speed --minutes 120 --peer-up-to 0 --kept-up-to 0  # memory of a 2-hour file
     python -m bench.speed --corpus               # varied audio (bench.speed_corpus), 5 min each
+    python -m bench.speed --corpus --mode sequential   # the same, our pipeline with WHISPER_MODE=sequential
 
 Every measurement runs in a fresh process, so model loading is counted once and the peak memory
 (the process's maximum resident set size) belongs to that run alone. The recordings are built by
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus-minutes", type=float, default=5.0)
     args = parser.parse_args(argv)
     if args.corpus is not None:
-        rows = corpus_rows(args.corpus or list(KINDS), args.corpus_minutes)
+        rows = corpus_rows(args.corpus or list(KINDS), args.corpus_minutes, args.mode)
         if args.json:
             args.json.write_text(json.dumps(rows, indent=2))
         return
@@ -227,11 +228,12 @@ def _stage_costs(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
     out.put({"stages": costs, "second_looks": len(looks), "windows": windows})
 
 
-def corpus_rows(kinds: list[str], minutes: float) -> list[dict]:  # type: ignore[type-arg]
-    """Every measurement of the corpus table, file by file, each in fresh processes."""
+def corpus_rows(kinds: list[str], minutes: float, mode: str = "batched") -> list[dict]:  # type: ignore[type-arg]
+    """Every measurement of the corpus table, file by file, each in fresh processes; ours in ``mode``."""
     print(
         f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, "
-        f"Python {platform.python_version()}; corpus of {minutes:g}-minute recordings, tiny.en\n"
+        f"Python {platform.python_version()}; corpus of {minutes:g}-minute recordings, tiny.en, "
+        f"WHISPER_MODE={mode}\n"
     )
     print(CORPUS_HEADER)
     rows = []
@@ -239,7 +241,7 @@ def corpus_rows(kinds: list[str], minutes: float) -> list[dict]:  # type: ignore
         for kind in kinds:
             path = str(_write_recording(build(kind, minutes), Path(folder)))
             row = {"kind": kind, "seconds": minutes * 60}
-            row["ours"] = _in_child(_fastaudio, path, "faster-whisper", "batched")
+            row["ours"] = _in_child(_fastaudio, path, "faster-whisper", mode)
             row["fast"] = _in_child(_fastaudio, path, "faster-whisper", "fast")
             row["peer"] = _in_child(_openai_whisper, path)
             reference = _in_child(_sequential_reference, path)
