@@ -63,7 +63,7 @@ class Settings(BaseSettings):
         ),
     )
     whisper_batch_size: int = Field(
-        default=0, description="chunks decoded at once; 0: 4 on CPU (as fast as 16 there, 700 MB less), 16 on a GPU"
+        default=0, description="chunks decoded at once; 0: 2 on CPU (as fast as 16 there, less memory), 16 on a GPU"
     )
     xdg_cache_home: Path | None = Field(default=None, description="openai-whisper's cache is XDG_CACHE_HOME/whisper")
     diarization_backend: Literal["builtin", "pyannote"] = "builtin"

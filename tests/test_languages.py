@@ -24,7 +24,7 @@ import pytest
 from docx import Document
 
 from bench.corpus import GERMAN_WORDS, GERMAN_WORDS_KEPT, LICENSE_END_S, LICENSE_TEXT, german_words_missing
-from services.analysis.asr import language_plan, model_packages, unfamiliar
+from services.analysis.asr import language_plan, model_packages, transcribe, unfamiliar
 from services.analysis.asr.language_plan import Detection
 from services.analysis.asr.transcribe import FasterWhisperEngine, WhisperConfig
 from services.analysis.audio import decode
@@ -275,6 +275,18 @@ def test_tiny_en_reports_a_recording_in_another_language(tiny_on_mixed, data: Pa
     assert english.detected_language is None and language_notice(plain) is None
     with pytest.raises(InvalidOptions, match="knows only English"):
         FasterWhisperEngine(WhisperConfig(models_dir=models_dir)).transcribe(decode(data / "jfk.flac"), language="de")
+
+
+def test_the_checker_is_let_go_after_a_long_recording_and_kept_after_a_short_one(
+    data: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 60-minute job is the one whose peak memory the checker raised; here "long" starts at 30 s.
+    monkeypatch.setattr(transcribe, "KEEP_CHECKER_UP_TO_S", 30.0)
+    engine = FasterWhisperEngine(WhisperConfig(models_dir=models_dir, cpu_threads=2))
+    assert engine.transcribe(decode(data / "jfk.flac")).detected_language is None  # 11 s
+    assert transcribe._load_checker.cache_info().currsize == 1
+    assert engine.transcribe(decode(data / "multilingual.mp3")).detected_language == "de"  # 60 s: heard, then let go
+    assert transcribe._load_checker.cache_info().currsize == 0
 
 
 def test_the_task_page_shows_the_languages_and_the_notice(  # type: ignore[no-untyped-def]

@@ -14,6 +14,11 @@ from services.analysis.diarization.phone_windows import PHONE_WINDOWS
 from services.analysis.pipeline import BuiltinDiarizer, Diarizer
 from services.config import Settings
 
+CPU_BATCH_SIZE = 2
+"""Whisper windows decoded at once on a CPU. Each window in a batch holds its own encoder attention
+(about 55 MB for tiny.en), and on 2 cores 2 windows decode as fast as 4 or 16: with 2 the 60-minute
+peak stays under 1.5 GiB (docs/BENCHMARKS.md, "Memory")."""
+
 
 def make_transcriber(settings: Settings) -> Transcriber:
     """The Whisper engine configured by ``WHISPER_*``, ``ENABLE_GPU`` and ``CPU_THREADS``.
@@ -49,7 +54,7 @@ def make_transcriber(settings: Settings) -> Transcriber:
             cpu_threads=settings.cpu_threads,
             beam_size=settings.whisper_beam_size,
             mode=settings.whisper_mode,
-            batch_size=settings.whisper_batch_size or (16 if device == "cuda" else 4),
+            batch_size=settings.whisper_batch_size or (16 if device == "cuda" else CPU_BATCH_SIZE),
             models_dir=settings.models_dir,
         )
     )

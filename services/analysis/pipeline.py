@@ -29,6 +29,7 @@ from services.analysis.channels import channels_are_distinct, embed_channels
 from services.analysis.diarization.diarize import SpeechEmbeddings, assign_turns, embed_speech
 from services.analysis.diarization.embedder import Embedder, ResemblyzerEmbedder
 from services.analysis.diarization.phone_windows import PHONE_WINDOWS, with_phone_windows
+from services.analysis.memory import release_freed_memory
 from services.analysis.options import AnalysisOptions, SpeakerOptions
 from services.analysis.turns import speakers_of
 from services.analysis.vad import asr_regions, speech_probabilities
@@ -201,6 +202,7 @@ class _Alongside:
             started = time.perf_counter()
             value = work(relay)
             stages.timings[stage] = time.perf_counter() - started
+            release_freed_memory()  # this stage's buffers, before the other stage grows into new pages
             return value
 
         self._future = self._pool.submit(timed)
