@@ -28,7 +28,7 @@ from itertools import pairwise
 import numpy as np
 
 from bench.conditions import far_field, phone_band, pinkish_noise, speech_rms
-from bench.synth import Stitched, conversation, voice_pools, with_speed_variants
+from bench.synth import Stitched, at_level, conversation, voice_pools, with_speed_variants
 from services.schema import SAMPLE_RATE, SpeakerTurn
 
 KINDS = ("read", "conversation", "far", "phone", "noisy", "silences")
@@ -138,7 +138,7 @@ def _read(pools: dict[str, tuple[np.ndarray, ...]], seconds: float, seed: int) -
         speed = READ_SPEEDS[(seed + n // len(order) + READ_TEXTS.index(turn.text)) % len(READ_SPEEDS)]
         pause = float(rng.uniform(0.15, 0.7))
         piece = np.concatenate([pools[turn.text + speed][i] for i in turn.pieces])
-        piece = piece * (10 ** (READ_LEVEL_DB / 20) / (np.sqrt(np.mean(piece**2)) + 1e-9))
+        piece = at_level(piece, READ_LEVEL_DB)
         parts += [_floor(rng, pause), piece.astype(np.float32)]
         start = t + pause
         t = start + piece.size / SAMPLE_RATE

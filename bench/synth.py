@@ -135,7 +135,7 @@ def conversation(
         else:
             piece = stream[cursor[voice] : cursor[voice] + length]
         cursor[voice] = int((cursor[voice] + length) % stream.size) if loop else cursor[voice] + length
-        piece = piece * (10 ** (level_db / 20) / (np.sqrt(np.mean(piece**2)) + 1e-9))
+        piece = at_level(piece, level_db)
         if overlap and turns and rng.random() < overlap:
             step = -min(rng.uniform(0.2, 1.0), 0.5 * (turns[-1].end - turns[-1].start))
         else:
@@ -151,6 +151,11 @@ def conversation(
     end = int((t + 0.3) * SAMPLE_RATE)
     mix = mix[:end] + _noise(rng, end)
     return Stitched(mix, tuple(turns))
+
+
+def at_level(piece: np.ndarray, level_db: float) -> np.ndarray:
+    """``piece`` scaled to an RMS of ``level_db`` dBFS, so that loudness is no cue to who speaks."""
+    return piece * (10 ** (level_db / 20) / (np.sqrt(np.mean(piece**2)) + 1e-9))
 
 
 def _noise(rng: np.random.Generator, n: int) -> np.ndarray:
