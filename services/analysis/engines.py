@@ -9,15 +9,16 @@ when the worker builds the engine for a task, so that task fails with the reason
 
 from __future__ import annotations
 
-from services.analysis.asr.transcribe import FasterWhisperEngine, Transcriber, WhisperConfig, pick_device
+from services.analysis.asr.transcribe import (
+    CPU_BATCH_SIZE,
+    FasterWhisperEngine,
+    Transcriber,
+    WhisperConfig,
+    pick_device,
+)
 from services.analysis.diarization.phone_windows import PHONE_WINDOWS
 from services.analysis.pipeline import BuiltinDiarizer, Diarizer
 from services.config import Settings
-
-CPU_BATCH_SIZE = 2
-"""Whisper windows decoded at once on a CPU. Each window in a batch holds its own encoder attention
-(about 55 MB for tiny.en), and on 2 cores 2 windows decode as fast as 4 or 16: with 2 the 60-minute
-peak stays under 1.5 GiB (docs/BENCHMARKS.md, "Memory")."""
 
 
 def make_transcriber(settings: Settings) -> Transcriber:

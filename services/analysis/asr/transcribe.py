@@ -43,6 +43,10 @@ from services.schema import SAMPLE_RATE, Segment, Transcript, Word
 
 ProgressFn = Callable[[float], None]
 BUNDLED_MODEL = "tiny.en"
+CPU_BATCH_SIZE = 2
+"""Whisper windows decoded at once on a CPU. Each window in a batch holds its own encoder attention
+(about 55 MB for tiny.en), and on 2 cores 2 windows decode as fast as 4 or 16: with 2 the 60-minute
+peak stays under 1.5 GiB (docs/BENCHMARKS.md, "Memory")."""
 
 
 class Transcriber(Protocol):
@@ -77,7 +81,7 @@ class WhisperConfig:
     cpu_threads: int = 0
     beam_size: int = 5
     mode: Literal["batched", "sequential", "fast"] = "batched"
-    batch_size: int = 2
+    batch_size: int = CPU_BATCH_SIZE
     batched_beam_size: int = 1
     models_dir: Path | None = None
     """``DATA_DIR/models``: where the ``base`` model from its packages is assembled."""
